@@ -1,0 +1,41 @@
+# snakevision: the computer-vision experiments of Deep Learning with Python, chapter 9.
+# Run `snakemake --cores N` (real data) or `snakemake --profile profiles/demo` (offline demo).
+
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+from snakevision.configuration import ConfigError, check
+
+try:
+    check(config, Path(workflow.basedir) / "config.schema.yaml")
+except ConfigError as error:
+    raise WorkflowError(f"{error}\nFix config.yaml or the values given with --config.")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/segmentation.smk"
+include: "rules/classification.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        "results/data/overview.png",
+        SEGMENTATION_OUTPUTS,
+        CLASSIFICATION_OUTPUTS,
+        "results/metrics.csv",
+    default_target: True

@@ -1,0 +1,21 @@
+# Helpers shared by every stage.
+
+LIBRARY = Path(workflow.basedir) / "scripts" / "snakevision"
+ENV = "../envs/snakevision.yaml"
+ARCHIVES = ["images", "annotations"]
+
+
+wildcard_constraints:
+    archive="|".join(ARCHIVES),
+    model="|".join(config["classification"]["models"]),
+
+
+def library(*modules):
+    """The library modules a rule's script imports, as inputs: editing one reruns that rule."""
+    return [str(LIBRARY / m) for m in ("__init__.py", "job.py", "files.py", *modules)]
+
+
+def archive_path(wildcards):
+    """Where the archive comes from: the verified download or the synthetic generator."""
+    folder = "downloads" if config["dataset"]["source"] == "download" else "synthetic"
+    return f"resources/{folder}/{wildcards.archive}.tar.gz"

@@ -1,0 +1,186 @@
+# Data stage: archives -> extracted files -> index -> split -> uint8 arrays -> overview.
+
+
+# Downloads are keyed by checksum, not by code: `update` keeps a valid archive in place when the
+# rule reruns (a new mirror url, say), and the script then does not fetch it again.
+rule download:
+    output:
+        update("resources/downloads/{archive}.tar.gz"),
+    params:
+        url=lambda w: config["dataset"]["archives"][w.archive]["url"],
+        sha256=lambda w: config["dataset"]["archives"][w.archive]["sha256"],
+        size=lambda w: config["dataset"]["archives"][w.archive].get("size"),
+        retries=config["dataset"]["download"]["retries"],
+        backoff=config["dataset"]["download"]["backoff_seconds"],
+        timeout=config["dataset"]["download"]["timeout_seconds"],
+    localrule: True
+    threads: 1
+    log:
+        "logs/data/download_{archive}.log",
+    benchmark:
+        "benchmarks/data/download_{archive}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/download.py"
+
+
+rule synthesize:
+    input:
+        code=library("synthetic.py"),
+    output:
+        images="resources/synthetic/images.tar.gz",
+        annotations="resources/synthetic/annotations.tar.gz",
+    params:
+        **config["dataset"]["synthetic"],
+    threads: 1
+    log:
+        "logs/data/synthesize.log",
+    benchmark:
+        "benchmarks/data/synthesize.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/synthesize.py"
+
+
+rule extract:
+    input:
+        archive=archive_path,
+        code=library("archives.py"),
+    output:
+        directory("resources/oxford_pets/{archive}"),
+    threads: 1
+    resources:
+        runtime=30,
+    log:
+        "logs/data/extract_{archive}.log",
+    benchmark:
+        "benchmarks/data/extract_{archive}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/extract.py"
+
+
+rule index:
+    input:
+        images="resources/oxford_pets/images",
+        annotations="resources/oxford_pets/annotations",
+        code=library("pets.py", "images.py"),
+    output:
+        "results/data/index.csv",
+    threads: workflow.cores
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    log:
+        "logs/data/index.log",
+    benchmark:
+        "benchmarks/data/index.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/index.py"
+
+
+rule split:
+    input:
+        index="results/data/index.csv",
+        code=library("pets.py"),
+    output:
+        "results/data/split.csv",
+    params:
+        seed=config["split"]["seed"],
+        num_val=config["split"]["segmentation"]["num_val"],
+        classification=config["split"]["classification"],
+    threads: 1
+    log:
+        "logs/data/split.log",
+    benchmark:
+        "benchmarks/data/split.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/split.py"
+
+
+rule arrays_segmentation:
+    input:
+        index="results/data/index.csv",
+        split="results/data/split.csv",
+        code=library("arrays.py", "images.py", "pets.py"),
+    output:
+        expand(
+            "results/data/segmentation/{split}_{kind}.npy",
+            split=["train", "val"],
+            kind=["images", "masks"],
+        ),
+    params:
+        task="segmentation",
+        size=config["segmentation"]["image_size"],
+    threads: workflow.cores
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    log:
+        "logs/data/arrays_segmentation.log",
+    benchmark:
+        "benchmarks/data/arrays_segmentation.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/arrays.py"
+
+
+rule arrays_classification:
+    input:
+        index="results/data/index.csv",
+        split="results/data/split.csv",
+        code=library("arrays.py", "images.py", "pets.py"),
+    output:
+        expand(
+            "results/data/classification/{split}_{kind}.npy",
+            split=["train", "val", "test"],
+            kind=["images", "labels"],
+        ),
+    params:
+        task="classification",
+        size=config["classification"]["image_size"],
+    threads: workflow.cores
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    log:
+        "logs/data/arrays_classification.log",
+    benchmark:
+        "benchmarks/data/arrays_classification.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/arrays.py"
+
+
+rule overview:
+    input:
+        index="results/data/index.csv",
+        split="results/data/split.csv",
+        code=library("plots.py", "images.py", "pets.py"),
+    output:
+        report(
+            "results/data/overview.png",
+            caption="../report/overview.rst",
+            category="1. Data",
+        ),
+    params:
+        num_samples=config["overview"]["num_samples"],
+        seed=config["overview"]["seed"],
+    threads: 1
+    log:
+        "logs/data/overview.log",
+    benchmark:
+        "benchmarks/data/overview.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/overview.py"

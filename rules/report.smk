@@ -1,0 +1,25 @@
+# Report stage: every headline metric in one table (the figures are tracked by their own rules).
+
+
+rule metrics_table:
+    input:
+        segmentation=f"{SEG}/metrics.json",
+        classifiers=expand(f"{CLS}/{{model}}/metrics.json", model=MODELS),
+        code=library("book.py", "comparison.py"),
+    output:
+        report(
+            "results/metrics.csv",
+            caption="../report/metrics.rst",
+            category="4. Summary",
+        ),
+    params:
+        models=MODELS,
+    threads: 1
+    log:
+        "logs/report/metrics_table.log",
+    benchmark:
+        "benchmarks/report/metrics_table.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/metrics_table.py"

@@ -1,0 +1,102 @@
+# Segmentation stage: the book's Conv2D/Conv2DTranspose model on the trimaps.
+
+SEG = "results/segmentation"
+SEG_DATA = "results/data/segmentation"
+SEGMENTATION_OUTPUTS = [f"{SEG}/metrics.json", f"{SEG}/loss.png", f"{SEG}/masks.png"]
+
+
+rule train_segmentation:
+    input:
+        train_images=f"{SEG_DATA}/train_images.npy",
+        train_masks=f"{SEG_DATA}/train_masks.npy",
+        val_images=f"{SEG_DATA}/val_images.npy",
+        val_masks=f"{SEG_DATA}/val_masks.npy",
+        code=library("training.py", "precision.py", "models/segmentation.py"),
+    output:
+        model=f"{SEG}/model.keras",
+        history=report(
+            f"{SEG}/history.csv",
+            caption="../report/segmentation_history.rst",
+            category="2. Segmentation",
+        ),
+    params:
+        train=config["segmentation"]["train"],
+        image_size=config["segmentation"]["image_size"],
+        backend=config["keras_backend"],
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=24 * 60,
+    log:
+        "logs/segmentation/train.log",
+    benchmark:
+        "benchmarks/segmentation/train.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/train_segmentation.py"
+
+
+rule evaluate_segmentation:
+    input:
+        model=f"{SEG}/model.keras",
+        images=f"{SEG_DATA}/val_images.npy",
+        masks=f"{SEG_DATA}/val_masks.npy",
+        code=library("evaluation.py", "metrics.py", "training.py", "precision.py"),
+    output:
+        report(
+            f"{SEG}/metrics.json",
+            caption="../report/segmentation_metrics.rst",
+            category="2. Segmentation",
+        ),
+    params:
+        batch_size=config["segmentation"]["evaluate"]["batch_size"],
+        backend=config["keras_backend"],
+    threads: workflow.cores
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    log:
+        "logs/segmentation/evaluate.log",
+    benchmark:
+        "benchmarks/segmentation/evaluate.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/evaluate.py"
+
+
+rule plot_segmentation:
+    input:
+        model=f"{SEG}/model.keras",
+        history=f"{SEG}/history.csv",
+        images=f"{SEG_DATA}/val_images.npy",
+        masks=f"{SEG_DATA}/val_masks.npy",
+        code=library("plots.py", "metrics.py", "training.py", "precision.py"),
+    output:
+        loss=report(
+            f"{SEG}/loss.png",
+            caption="../report/segmentation_loss.rst",
+            category="2. Segmentation",
+        ),
+        masks=report(
+            f"{SEG}/masks.png",
+            caption="../report/segmentation_masks.rst",
+            category="2. Segmentation",
+        ),
+    params:
+        **config["segmentation"]["plot"],
+        backend=config["keras_backend"],
+    threads: workflow.cores
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    log:
+        "logs/segmentation/plot.log",
+    benchmark:
+        "benchmarks/segmentation/plot.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/plot_segmentation.py"

@@ -1,0 +1,9 @@
+"""Rule extract: unpack one archive's top folder, refusing unsafe members."""
+
+from snakevision.job import start
+
+job = start(snakemake)  # noqa: F821 - injected by Snakemake
+
+from snakevision.archives import extract  # noqa: E402
+
+extract(job.input.archive, job.output[0], top=job.wildcards.archive)

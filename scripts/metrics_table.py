@@ -1,0 +1,11 @@
+"""Rule metrics_table: every headline metric in results/metrics.csv."""
+
+from snakevision.job import start
+
+job = start(snakemake)  # noqa: F821 - injected by Snakemake
+
+from snakevision.comparison import headline  # noqa: E402
+from snakevision.files import write_csv  # noqa: E402
+
+classifiers = dict(zip(job.params.models, job.input.classifiers, strict=True))
+write_csv(headline(job.input.segmentation, classifiers), job.output[0])

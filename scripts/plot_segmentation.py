@@ -1,0 +1,24 @@
+"""Rule plot_segmentation: loss curves and a gallery of predicted masks."""
+
+from snakevision.job import start
+
+job = start(snakemake)  # noqa: F821 - injected by Snakemake
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from snakevision import plots  # noqa: E402
+from snakevision.files import read_csv  # noqa: E402
+from snakevision.metrics import per_image_iou  # noqa: E402
+from snakevision.training import load_array  # noqa: E402
+
+plots.loss_curves(read_csv(job.input.history), job.output.loss)
+
+images, masks = load_array(job.input.images), load_array(job.input.masks)
+count = min(job.params.num_images, len(images))
+rows = np.sort(np.random.default_rng(job.params.seed).choice(len(images), count, replace=False))
+model = keras.models.load_model(job.input.model)
+predicted = model.predict(images[rows], verbose=0).argmax(axis=-1)
+truth = masks[rows, ..., 0]
+ious = [per_image_iou(t, p, 3) for t, p in zip(truth, predicted, strict=True)]
+plots.mask_gallery(images[rows], truth, predicted, ious, job.output.masks)

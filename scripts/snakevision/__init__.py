@@ -1,0 +1,1 @@
+"""snakevision: the library behind the workflow's rules (never imports snakemake)."""

@@ -1,0 +1,187 @@
+"""Fetch, verify and safely extract the dataset archives."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import shutil
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+
+
+class DownloadError(RuntimeError):
+    """A download that failed for good (after retries, or with the wrong content)."""
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive with a member that could escape the target folder."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a verified archive must be: its SHA-256 and, if known, its size in bytes."""
+
+    sha256: str
+    size: int | None = None
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path: Path, expected: Expected) -> None:
+    """Raise DownloadError unless path has the expected size and checksum."""
+    size = path.stat().st_size
+    if expected.size is not None and size != expected.size:
+        raise DownloadError(
+            f"{path}: size {size} bytes, expected {expected.size} (truncated or wrong file)"
+        )
+    actual = sha256_of(path)
+    if actual != expected.sha256:
+        raise DownloadError(f"{path}: sha256 mismatch: expected {expected.sha256}, actual {actual}")
+
+
+def is_valid(path: Path, expected: Expected) -> bool:
+    """Whether path exists with the expected size and checksum."""
+    try:
+        verify(path, expected)
+    except (OSError, DownloadError):
+        return False
+    return True
+
+
+def _fetch_once(url: str, part: Path, timeout: float) -> None:
+    """Fetch url into part, resuming from part's size where the server allows ranges."""
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": "snakevision"})
+    if have:
+        request.add_header("Range", f"bytes={have}-")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        resumed = have and getattr(response, "status", 200) == 206
+        if not resumed:
+            have = 0
+        length = response.headers.get("Content-Length")
+        total = have + int(length) if length else None
+        done, last_report = have, 0.0
+        with open(part, "ab" if resumed else "wb") as out:
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                if time.monotonic() - last_report > 5:
+                    last_report = time.monotonic()
+                    share = f" ({100 * done / total:.1f}%)" if total else ""
+                    log.info("%s: %d bytes%s", url, done, share)
+        if total is not None and done < total:
+            raise urllib.error.URLError(f"connection closed after {done} of {total} bytes")
+    log.info("%s: %d bytes received", url, done)
+
+
+def download(
+    url: str,
+    target: Path,
+    expected: Expected,
+    *,
+    retries: int = 5,
+    backoff: float = 2.0,
+    timeout: float = 60.0,
+) -> None:
+    """Fetch url to target via a temporary file, verify it, then rename it into place.
+
+    An archive already at target with the right checksum is kept as it is.
+    """
+    target = Path(target)
+    if is_valid(target, expected):
+        log.info("%s is already present and valid: not fetched again", target)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    for attempt in range(1, retries + 1):
+        try:
+            log.info("fetching %s (attempt %d of %d)", url, attempt, retries)
+            _fetch_once(url, part, timeout)
+            break
+        except (
+            OSError,
+            ValueError,
+            http.client.HTTPException,
+        ) as exc:  # URLError is an OSError
+            # Client errors (404, 403) will not go away by retrying.
+            final = isinstance(exc, urllib.error.HTTPError) and exc.code < 500 and exc.code != 429
+            if final or attempt == retries:
+                # The partial file stays: the next run resumes it, and verifies it in the end.
+                raise DownloadError(
+                    f"could not download {url} after {attempt} attempt(s): {exc}. Download it "
+                    f"by hand (`curl -L -o {target} {url}`; `sha256sum {target}` must print "
+                    f"{expected.sha256}), or set the archive's url to a mirror or a file:// path"
+                ) from exc
+            log.warning("attempt %d failed: %s", attempt, exc)
+            time.sleep(backoff * 2 ** (attempt - 1))
+    try:
+        verify(part, expected)
+    except DownloadError as exc:
+        part.unlink(missing_ok=True)
+        raise DownloadError(f"downloaded {url} but it is not the expected archive: {exc}") from exc
+    os.replace(part, target)
+    log.info("verified and saved %s", target)
+
+
+def _check_member(member: tarfile.TarInfo) -> None:
+    """Refuse a member that is a link, a device or would land outside the target folder."""
+    name = PurePosixPath(member.name)
+    if name.is_absolute() or ".." in name.parts:
+        raise UnsafeArchiveError(f"member {member.name!r} would land outside the target folder")
+    if member.issym() or member.islnk():
+        raise UnsafeArchiveError(
+            f"member {member.name!r} is a link (to {member.linkname!r}); links are refused"
+        )
+    if not (member.isfile() or member.isdir()):
+        raise UnsafeArchiveError(f"member {member.name!r} is not a regular file or folder")
+
+
+def extract(archive: Path, target: Path, top: str) -> None:
+    """Extract the folder `top` of a gzip or plain tar archive to target, atomically.
+
+    Every member is checked before anything is written; the archive must hold `top/`.
+    """
+    archive, target = Path(archive), Path(target)
+    staging = target.with_name(f".{target.name}.extracting")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        # "r:*" detects gzip or plain tar from the content, whatever the file is called.
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            for member in members:
+                _check_member(member)
+            tops = {PurePosixPath(m.name).parts[0] for m in members if m.name not in ("", ".")}
+            if top not in tops:
+                raise ValueError(
+                    f"{archive}: no folder {top!r} in the archive (found {sorted(tops)}); "
+                    "is it the right file?"
+                )
+            tar.extractall(staging, members=members, filter="data")
+    except tarfile.TarError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ValueError(
+            f"{archive}: not a readable tar archive ({exc}); delete it and rerun"
+        ) from exc
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging / top, target)
+    shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,58 @@
+"""Build the uint8 training arrays in parallel, written incrementally to .npy files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.format import open_memmap
+
+from snakevision.files import atomic
+from snakevision.images import load_image, load_mask
+
+log = logging.getLogger(__name__)
+
+CHUNK = 32  # rows one worker decodes before writing them; bounds memory per worker
+
+
+def _fill(job: tuple[str, str, int, list[str], int]) -> int:
+    """Decode a chunk of files into rows start.. of an existing .npy file."""
+    kind, target, start, paths, size = job
+    load: Callable[[Path, int], np.ndarray] = load_image if kind == "image" else load_mask
+    out = open_memmap(target, mode="r+")
+    for offset, path in enumerate(paths):
+        out[start + offset] = load(Path(path), size)
+    out.flush()
+    del out
+    return len(paths)
+
+
+def write_stack(paths: Sequence[str], target: Path, kind: str, size: int, workers: int = 1) -> None:
+    """Decode files into one (N, size, size, C) uint8 .npy at target, atomically.
+
+    kind is 'image' (RGB, antialiased resize) or 'mask' (trimap labels 0..2, nearest).
+    """
+    channels = 3 if kind == "image" else 1
+    with atomic(Path(target)) as tmp:
+        shape = (len(paths), size, size, channels)
+        header = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        del header  # workers open the file themselves
+        jobs = [
+            (kind, str(tmp), i, list(paths[i : i + CHUNK]), size)
+            for i in range(0, len(paths), CHUNK)
+        ]
+        done = 0
+        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+            for n in pool.map(_fill, jobs):
+                done += n
+                if done % 1024 < CHUNK or done == len(paths):
+                    log.info("%s: %d/%d %ss", Path(target).name, done, len(paths), kind)
+
+
+def write_labels(labels: Sequence[int], target: Path) -> None:
+    """Save a uint8 label vector atomically."""
+    with atomic(Path(target)) as tmp:
+        np.save(tmp, np.asarray(labels, dtype=np.uint8))

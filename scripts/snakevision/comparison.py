@@ -1,0 +1,55 @@
+"""Tables that put our metrics beside the book's."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from snakevision import book
+
+PARAMS_LINE = re.compile(r"params total=(\d+)")
+
+
+def parameter_count(summary: Path) -> int:
+    """Total parameters from a summary written by models.classification.summary_text."""
+    match = PARAMS_LINE.search(Path(summary).read_text())
+    if not match:
+        raise ValueError(f"{summary}: no 'params total=' line; rerun the model_summary rule")
+    return int(match.group(1))
+
+
+def classifiers(models: Sequence[str], metrics: Sequence[Path], summaries: Sequence[Path]) -> pd.DataFrame:
+    """model, test_accuracy, book_accuracy, params, auc, num_images: one row per classifier."""
+    rows = []
+    for model, metrics_path, summary in zip(models, metrics, summaries, strict=True):
+        scores = json.loads(Path(metrics_path).read_text())
+        rows.append(
+            {
+                "model": model,
+                "test_accuracy": scores["accuracy"],
+                "book_accuracy": book.CLASSIFIER_ACCURACY.get(model, float("nan")),
+                "params": parameter_count(summary),
+                "auc": scores.get("auc"),
+                "num_images": scores["num_images"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def headline(segmentation: Path, classifiers: dict[str, Path]) -> pd.DataFrame:
+    """Every headline metric, one row each: task, model, metric, value, book_value."""
+    rows = []
+    seg = json.loads(Path(segmentation).read_text())
+    for metric in ("pixel_accuracy", "mean_iou", "foreground_iou"):
+        rows.append(("segmentation", "segmentation", metric, seg[metric], book.SEGMENTATION.get(metric)))
+    for name, value in seg["iou"].items():
+        rows.append(("segmentation", "segmentation", f"iou_{name}", value, None))
+    for model, path in classifiers.items():
+        scores = json.loads(Path(path).read_text())
+        rows.append(("classification", model, "accuracy", scores["accuracy"], book.CLASSIFIER_ACCURACY.get(model)))
+        rows.append(("classification", model, "auc", scores.get("auc"), None))
+    return pd.DataFrame(rows, columns=["task", "model", "metric", "value", "book_value"])

@@ -1,0 +1,84 @@
+"""Config checks that run before any job: the JSON schema, then limits that span several keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+# Images in the official archives, and the synthetic generator's breeds per species.
+OFFICIAL_IMAGES = 7390
+SYNTHETIC_BREEDS = {"cat": 12, "dog": 25}
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message lists every problem found."""
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """One line naming the key, what is wrong and what is allowed."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    key = _key(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        return f"{key}: {error.message}; allowed keys: {', '.join(allowed)}"
+    if error.validator == "enum":
+        return f"{key}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"
+    hint = f" ({schema['description']})" if "description" in schema else ""
+    return f"{key}: {error.message}{hint}"
+
+
+def schema_errors(config: dict[str, Any], schema_path: Path) -> list[str]:
+    """Every schema violation of config, one readable line each."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    return [_describe(e) for e in errors]
+
+
+def limit_errors(config: dict[str, Any]) -> list[str]:
+    """Values the schema allows one by one but the data cannot meet."""
+    problems = []
+    dataset, split = config["dataset"], config["split"]
+    synthetic = dataset["synthetic"]
+    if synthetic["min_side"] > synthetic["max_side"]:
+        problems.append(
+            f"dataset.synthetic.min_side ({synthetic['min_side']}) is larger than "
+            f"dataset.synthetic.max_side ({synthetic['max_side']}); allowed: min_side <= max_side"
+        )
+    if dataset["source"] == "synthetic":
+        n = synthetic["images_per_breed"]
+        per_species = {s: n * k for s, k in SYNTHETIC_BREEDS.items()}
+        total, origin = sum(per_species.values()), "dataset.synthetic.images_per_breed"
+    else:
+        per_species, total, origin = None, OFFICIAL_IMAGES, "the official archives"
+    num_val = split["segmentation"]["num_val"]
+    if num_val >= total:
+        problems.append(
+            f"split.segmentation.num_val ({num_val}) must be smaller than the number of images "
+            f"({total} from {origin}); allowed: 1..{total - 1}"
+        )
+    wanted = sum(split["classification"][k] for k in ("train", "val", "test"))
+    available = min(per_species.values()) if per_species else total // 2
+    if wanted > available:
+        problems.append(
+            f"split.classification train+val+test ({wanted} per species) exceeds the at most "
+            f"{available} images of the smaller species from {origin}; lower the counts"
+        )
+    return problems
+
+
+def check(config: dict[str, Any], schema_path: Path) -> None:
+    """Raise ConfigError listing every problem of config, or return quietly."""
+    problems = schema_errors(config, schema_path)
+    if not problems:
+        problems = limit_errors(config)
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise ConfigError(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")

@@ -1,0 +1,42 @@
+"""Atomic writes: a failed or interrupted write never leaves a half file under the final name."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@contextmanager
+def atomic(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside target (same suffix); rename it to target on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.stem}.tmp{target.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_csv(frame: pd.DataFrame, target: Path) -> None:
+    """Write a table without its index, atomically."""
+    with atomic(target) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def write_json(data: Any, target: Path) -> None:
+    """Write indented JSON, atomically."""
+    with atomic(target) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """Read a table the workflow wrote, empty strings kept as strings."""
+    return pd.read_csv(path, keep_default_na=False)

@@ -1,0 +1,64 @@
+"""Set up a rule's job from the `snakemake` object: log, backend, threads. Imports no Keras."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("snakevision")
+
+
+@dataclass
+class Job:
+    """What a rule script needs of the `snakemake` object."""
+
+    input: Any
+    output: Any
+    params: Any
+    wildcards: Any
+    threads: int
+    log: Any
+
+
+def _redirect(path: str) -> None:
+    """Send stdout, stderr and logging to the rule's log file, line by line."""
+    stream = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the job
+    sys.stdout = sys.stderr = stream
+    os.dup2(stream.fileno(), 1)  # native libraries (TensorFlow, XLA) write to fd 1 and 2
+    os.dup2(stream.fileno(), 2)
+    logging.basicConfig(
+        stream=stream,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+
+
+def limit_threads(threads: int) -> None:
+    """Keep numerical libraries within the threads Snakemake gave the job."""
+    n = str(max(1, threads))
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = n
+    os.environ["TF_NUM_INTRAOP_THREADS"] = n
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1" if threads <= 2 else "2"
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "intra_op_parallelism_threads" not in flags:
+        os.environ["XLA_FLAGS"] = (
+            f"{flags} --xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={n}".strip()
+        )
+
+
+def start(smk: Any) -> Job:
+    """Log to the rule's log, choose the Keras backend and thread counts before Keras loads."""
+    if smk.log:
+        _redirect(str(smk.log[0]))
+    backend = getattr(smk.params, "backend", None)
+    if backend:
+        os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    limit_threads(smk.threads)
+    log.info("rule %s: %d thread(s), backend %s", smk.rule, smk.threads, backend or "-")
+    return Job(smk.input, smk.output, smk.params, smk.wildcards, smk.threads, smk.log)

@@ -1,0 +1,1 @@
+"""Keras model builders: the book's segmentation model and its classification convnets."""

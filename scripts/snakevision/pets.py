@@ -1,0 +1,199 @@
+"""Index the extracted Oxford-IIIT Pet files and split them, seeded, for both tasks."""
+
+from __future__ import annotations
+
+import logging
+import random
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from snakevision.images import DecodeError, image_format, open_rgb, open_trimap
+
+log = logging.getLogger(__name__)
+
+INDEX_COLUMNS = [
+    "stem",
+    "breed",
+    "species",
+    "image",
+    "trimap",
+    "format",
+    "status",
+    "reason",
+]
+SPLIT_COLUMNS = ["stem", "task", "split"]
+SPECIES = ("cat", "dog")  # label 0 and 1
+SNAKEMAKE_MARKER = ".snakemake_timestamp"  # Snakemake's own file in directory outputs
+
+
+class DatasetError(ValueError):
+    """The data cannot serve the run as configured; the message gives the numbers."""
+
+
+def breed_of(stem: str) -> str:
+    """Breed from a file stem such as 'Egyptian_Mau_14' or 'basset_hound_3'."""
+    head, _, tail = stem.rpartition("_")
+    return head if head and tail.isdigit() else stem
+
+
+def species_of(breed: str) -> str:
+    """Cat breeds are capitalised in the file names, dog breeds lowercase."""
+    return "cat" if breed[:1].isupper() else "dog"
+
+
+def _row(stem: str, image: str, trimap: str, fmt: str, reason: str) -> dict:
+    breed = breed_of(stem)
+    return {
+        "stem": stem,
+        "breed": breed,
+        "species": species_of(breed),
+        "image": image,
+        "trimap": trimap,
+        "format": fmt,
+        "status": "excluded" if reason else "ok",
+        "reason": reason,
+    }
+
+
+def _check_pair(pair: tuple[str, str, str]) -> dict:
+    """Decode one image/trimap pair and say whether it is usable."""
+    stem, image, trimap = pair
+    if not trimap:
+        return _row(stem, image, trimap, image_format(Path(image)), "no trimap")
+    if not image:
+        return _row(stem, image, trimap, "", "no image")
+    fmt = image_format(Path(image))
+    try:
+        picture = open_rgb(Path(image))
+    except DecodeError as exc:
+        return _row(stem, image, trimap, fmt, str(exc))
+    try:
+        mask = open_trimap(Path(trimap))
+    except DecodeError as exc:
+        return _row(stem, image, trimap, fmt, str(exc))
+    if mask.size != picture.size:
+        return _row(
+            stem,
+            image,
+            trimap,
+            fmt,
+            f"trimap size {mask.size} differs from image size {picture.size}",
+        )
+    return _row(stem, image, trimap, fmt, "")
+
+
+def build_index(images_dir: Path, trimaps_dir: Path, workers: int = 1) -> pd.DataFrame:
+    """One row per file seen, usable pairs 'ok', everything else 'excluded' with the reason."""
+    images_dir, trimaps_dir = Path(images_dir), Path(trimaps_dir)
+    for folder in (images_dir, trimaps_dir):
+        if not folder.is_dir():
+            raise DatasetError(f"{folder} is not a folder; was the archive extracted?")
+    rows, images, trimaps = [], {}, {}
+    for path in sorted(images_dir.iterdir()):
+        if path.name == SNAKEMAKE_MARKER:
+            continue
+        if path.suffix.lower() == ".jpg" and not path.name.startswith("."):
+            images[path.stem] = str(path)
+        elif path.is_file():
+            rows.append(_row(path.stem, str(path), "", path.suffix.lstrip("."), "not an image"))
+    for path in sorted(trimaps_dir.iterdir()):
+        if path.suffix.lower() == ".png" and not path.name.startswith("."):
+            trimaps[path.stem] = str(path)
+        elif path.is_file():
+            # Such as the macOS metadata files '._<stem>.png' shipped in the official archive.
+            rows.append(_row(path.stem.lstrip("._"), "", str(path), "", "not an image"))
+    pairs = [
+        (s, images.get(s, ""), trimaps.get(s, "")) for s in sorted(images.keys() | trimaps.keys())
+    ]
+    log.info("checking %d image/trimap pairs with %d workers", len(pairs), workers)
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        rows.extend(pool.map(_check_pair, pairs, chunksize=64))
+    index = pd.DataFrame(rows, columns=INDEX_COLUMNS).sort_values(["stem", "image"], kind="stable")
+    ok = int((index.status == "ok").sum())
+    log.info("%d usable pairs, %d files excluded", ok, len(index) - ok)
+    if ok == 0:
+        reasons = index.reason.value_counts().to_dict()
+        raise DatasetError(
+            f"no usable image/trimap pair in {images_dir} and {trimaps_dir} "
+            f"(excluded: {reasons}); check the archives"
+        )
+    return index.reset_index(drop=True)
+
+
+def _usable(index: pd.DataFrame) -> pd.DataFrame:
+    # Sorted by image file, as the book sorts its paths before shuffling them.
+    return index[index.status == "ok"].sort_values("image", kind="stable")
+
+
+def split_segmentation(index: pd.DataFrame, seed: int, num_val: int) -> pd.DataFrame:
+    """The book's split: shuffle with random.Random(seed), the last num_val for validation."""
+    stems = _usable(index).stem.tolist()
+    if num_val >= len(stems):
+        raise DatasetError(
+            f"split.segmentation.num_val is {num_val} but only {len(stems)} usable images exist; "
+            f"set it to at most {len(stems) - 1}"
+        )
+    random.Random(seed).shuffle(stems)
+    cut = len(stems) - num_val
+    return pd.DataFrame(
+        {
+            "stem": stems,
+            "task": "segmentation",
+            "split": ["train"] * cut + ["val"] * num_val,
+        }
+    )
+
+
+def split_classification(index: pd.DataFrame, seed: int, counts: dict[str, int]) -> pd.DataFrame:
+    """Train, val and test drawn per species, counts[split] images of each species."""
+    usable = _usable(index)
+    wanted = sum(counts.values())
+    drawn = {}
+    for offset, species in enumerate(SPECIES):
+        stems = usable[usable.species == species].stem.tolist()
+        if wanted > len(stems):
+            available = usable.species.value_counts().reindex(list(SPECIES), fill_value=0)
+            raise DatasetError(
+                f"split.classification asks for {counts} = {wanted} images per species, but only "
+                f"{dict(available)} usable images exist; lower the counts to fit {species}"
+            )
+        random.Random(seed + offset).shuffle(stems)
+        drawn[species] = stems
+    frames, start = [], 0
+    for split, n in counts.items():
+        for species in SPECIES:
+            frames.append(pd.DataFrame({"stem": drawn[species][start : start + n], "split": split}))
+        start += n
+    table = pd.concat(frames, ignore_index=True)
+    table.insert(1, "task", "classification")
+    return table
+
+
+def split(
+    index: pd.DataFrame, seed: int, num_val: int, classification: dict[str, int]
+) -> pd.DataFrame:
+    """Both tasks' splits in one table (stem, task, split)."""
+    ordered = {k: classification[k] for k in ("train", "val", "test")}
+    table = pd.concat(
+        [
+            split_segmentation(index, seed, num_val),
+            split_classification(index, seed, ordered),
+        ],
+        ignore_index=True,
+    )
+    return table[SPLIT_COLUMNS]
+
+
+def members(index: pd.DataFrame, splits: pd.DataFrame, task: str, name: str) -> pd.DataFrame:
+    """Index rows of one task's split, in split.csv order (the order of the array rows)."""
+    chosen = splits[(splits.task == task) & (splits.split == name)]
+    usable = index[index.status == "ok"].drop_duplicates("stem").set_index("stem")
+    missing = set(chosen.stem) - set(usable.index)
+    if missing:
+        raise DatasetError(
+            f"split.csv names {len(missing)} stems that index.csv does not list as ok "
+            f"(e.g. {sorted(missing)[:3]}); rerun the split rule"
+        )
+    return usable.loc[chosen.stem].reset_index()

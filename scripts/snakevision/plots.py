@@ -1,0 +1,317 @@
+"""Figures of the workflow (matplotlib, Agg); each writes its file atomically."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import PercentFormatter
+
+from snakevision.metrics import SEGMENTATION_CLASSES
+
+# Agg before pyplot: jobs run headless (cluster nodes, CI) and must never try to open a window.
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (must follow matplotlib.use)
+
+DPI = 100
+# Overlay colours per mask class (pet, background, border), drawn semi-transparent.
+CLASS_COLOURS = ("#ff7f0e", "#1f77b4", "#ffe119")
+OVERLAY_ALPHA = 0.45
+TRAIN_COLOUR, VAL_COLOUR = "#1f77b4", "#d62728"
+
+
+@contextmanager
+def _figure(path: str | os.PathLike[str], **kwargs: Any) -> Iterator[Figure]:
+    """Yield a new figure, then save it to `path` via a temp file + os.replace; always close it.
+
+    If drawing or saving fails, neither `path` nor a temp file is left behind, so Snakemake
+    never sees a half-written figure as done.
+    """
+    path = Path(path)
+    fig = plt.figure(**kwargs)
+    tmp: str | None = None
+    try:
+        yield fig
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Same folder keeps os.replace atomic; same suffix lets savefig pick the format. Not
+        # mkstemp: its 0600 mode would survive the rename, and figures should follow the umask.
+        tmp = str(path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{path.suffix}")
+        fig.savefig(tmp, dpi=DPI, bbox_inches="tight")
+        os.replace(tmp, path)
+        tmp = None
+    finally:
+        plt.close(fig)
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Raise ValueError naming the columns `df` lacks."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {missing}; it has {list(df.columns)}")
+
+
+def _mask_labels(masks: Any, name: str) -> np.ndarray:
+    """Return masks as (N, H, W) labels 0..2, dropping a trailing channel axis of size 1."""
+    masks = np.asarray(masks)
+    if masks.ndim == 4 and masks.shape[-1] == 1:
+        masks = masks[..., 0]
+    if masks.ndim != 3:
+        raise ValueError(f"{name} must be (N, H, W) or (N, H, W, 1), got shape {masks.shape}")
+    if masks.size and (masks.min() < 0 or masks.max() > 2):
+        raise ValueError(f"{name} must hold labels 0..2, got range {masks.min()}..{masks.max()}")
+    return masks
+
+
+def _images(images: Any, n: int, name: str = "images") -> np.ndarray:
+    """Check images are (N, H, W, 3) with N == n."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.shape[0] != n:
+        raise ValueError(f"{name} must be ({n}, H, W, 3), got shape {images.shape}")
+    return images
+
+
+def _mark_best(ax: Any, epochs: pd.Series, val_loss: pd.Series) -> None:
+    """Mark and annotate the epoch with the lowest validation loss (what checkpointing keeps)."""
+    if val_loss.isna().all():
+        return
+    best = val_loss.idxmin()
+    x, y = epochs[best], val_loss[best]
+    ax.axvline(x, color="grey", linestyle=":", linewidth=1)
+    ax.plot([x], [y], marker="o", color=VAL_COLOUR, markersize=7, zorder=3)
+    ax.annotate(
+        f"best epoch {x:g}\nval_loss {y:.4g}",
+        xy=(x, y),
+        xytext=(0, 32),
+        textcoords="offset points",
+        arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.8},
+        ha="center",
+        fontsize=8,
+        bbox={
+            "boxstyle": "round",
+            "facecolor": "white",
+            "alpha": 0.8,
+            "linewidth": 0.5,
+        },
+    )
+
+
+def _curve(ax: Any, history: pd.DataFrame, metric: str, mark_best: bool) -> None:
+    """Draw training and validation `metric` per epoch on `ax`."""
+    epochs = history["epoch"]
+    ax.plot(epochs, history[metric], color=TRAIN_COLOUR, label=f"training {metric}")
+    ax.plot(epochs, history[f"val_{metric}"], color=VAL_COLOUR, label=f"validation {metric}")
+    if mark_best:
+        _mark_best(ax, epochs, history["val_loss"])
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def overview(
+    images: Any,
+    trimaps: Any,
+    species_counts: Mapping[str, int] | pd.Series | pd.DataFrame,
+    path: str | os.PathLike[str],
+) -> None:
+    """Grid of sample images beside their trimaps, plus a bar chart of the species balance.
+
+    `trimaps` are (N, H, W[, 1]) mask labels 0..2 (pet, background, border); raw trimaps 1..3
+    are recognised by any value 3 and shifted down. Shown in grey levels as in the book
+    (pet black, background grey, border white). `species_counts` is {species: count}, or a
+    DataFrame of counts with species as index and splits as columns (grouped bars).
+    """
+    raw = np.asarray(trimaps).astype(np.int64)  # signed, so shifting 1..3 down cannot wrap
+    # A 3 can only be a raw trimap value; labels go no higher than 2.
+    labels = _mask_labels(raw - 1 if raw.size and raw.max() == 3 else raw, "trimaps")
+    images = _images(images, labels.shape[0])
+    counts = (
+        species_counts.copy()
+        if isinstance(species_counts, pd.DataFrame)
+        else pd.DataFrame({"count": pd.Series(species_counts, dtype="int64")})
+    )
+    n = len(images)
+    if n == 0:
+        raise ValueError("overview needs at least one image")
+    with _figure(path, figsize=(10, max(3.0, 2.2 * n))) as fig:
+        # Nested grids: tight spacing between image and trimap, room for the bar chart's axis.
+        outer = fig.add_gridspec(1, 2, width_ratios=[2, 1.4], wspace=0.3)
+        pairs = outer[0, 0].subgridspec(n, 2, wspace=0.05, hspace=0.15)
+        for i in range(n):
+            ax = fig.add_subplot(pairs[i, 0])
+            ax.imshow(images[i])
+            ax.set_axis_off()
+            ax2 = fig.add_subplot(pairs[i, 1])
+            ax2.imshow(labels[i], cmap="gray", vmin=0, vmax=2, interpolation="nearest")
+            ax2.set_axis_off()
+            if i == 0:
+                ax.set_title("image", fontsize=10)
+                ax2.set_title("trimap", fontsize=10)
+        ax2.text(
+            0.5,
+            -0.08,
+            "trimap: pet black, background grey, border white",
+            transform=ax2.transAxes,
+            ha="center",
+            va="top",
+            fontsize=8,
+        )
+        bars = fig.add_subplot(outer[0, 1])
+        counts.plot.bar(ax=bars, rot=0, legend=counts.shape[1] > 1)
+        for container in bars.containers:
+            bars.bar_label(container, fmt="{:,.0f}", fontsize=8)
+        bars.set_title("class balance (images per species)", fontsize=10)
+        bars.set_xlabel("")
+        bars.set_ylabel("images")
+        bars.margins(y=0.12)
+
+
+def loss_curves(
+    history: pd.DataFrame,
+    path: str | os.PathLike[str],
+    title: str = "Segmentation: training and validation loss",
+) -> None:
+    """Training and validation loss per epoch (columns epoch, loss, val_loss), best epoch marked."""
+    _require(history, ["epoch", "loss", "val_loss"], "history")
+    history = history.reset_index(drop=True)
+    with _figure(path, figsize=(7, 4.5)) as fig:
+        ax = fig.add_subplot()
+        _curve(ax, history, "loss", mark_best=True)
+        ax.set_title(title)
+
+
+def classifier_curves(
+    history: pd.DataFrame,
+    path: str | os.PathLike[str],
+    title: str = "Classification: training history",
+) -> None:
+    """Accuracy and loss panels (training vs validation per epoch), best val_loss epoch marked."""
+    _require(history, ["epoch", "accuracy", "val_accuracy", "loss", "val_loss"], "history")
+    history = history.reset_index(drop=True)
+    with _figure(path, figsize=(12, 4.5)) as fig:
+        acc, loss = fig.subplots(1, 2)
+        _curve(acc, history, "accuracy", mark_best=False)
+        # The checkpoint keeps the lowest val_loss, so show where that lands on accuracy too.
+        if not history["val_loss"].isna().all():
+            acc.axvline(history["epoch"][history["val_loss"].idxmin()], color="grey", ls=":")
+        _curve(loss, history, "loss", mark_best=True)
+        acc.set_title("accuracy")
+        loss.set_title("loss")
+        fig.suptitle(title)
+
+
+def mask_gallery(
+    images: Any,
+    true_masks: Any,
+    pred_masks: Any,
+    ious: Sequence[float],
+    path: str | os.PathLike[str],
+) -> None:
+    """One row per image: input, true trimap, predicted mask, prediction overlaid on the input.
+
+    Masks are (N, H, W[, 1]) labels 0..2 (argmax the model's scores first).
+    """
+    truth = _mask_labels(true_masks, "true_masks")
+    pred = _mask_labels(pred_masks, "pred_masks")
+    if truth.shape != pred.shape:
+        raise ValueError(f"true_masks shape {truth.shape} != pred_masks shape {pred.shape}")
+    images = _images(images, len(truth))
+    if len(ious) != len(truth):
+        raise ValueError(f"got {len(ious)} IoU values for {len(truth)} images")
+    if len(truth) == 0:
+        raise ValueError("mask_gallery needs at least one image")
+    overlay = ListedColormap(CLASS_COLOURS)
+    n = len(truth)
+    with _figure(path, figsize=(12, 3.1 * n)) as fig:
+        axes = np.asarray(fig.subplots(n, 4, squeeze=False))
+        for i in range(n):
+            row = axes[i]
+            row[0].imshow(images[i])
+            row[1].imshow(truth[i], cmap="gray", vmin=0, vmax=2, interpolation="nearest")
+            row[2].imshow(pred[i], cmap="gray", vmin=0, vmax=2, interpolation="nearest")
+            row[3].imshow(images[i])
+            row[3].imshow(
+                pred[i],
+                cmap=overlay,
+                vmin=0,
+                vmax=2,
+                alpha=OVERLAY_ALPHA,
+                interpolation="nearest",
+            )
+            for ax, name in zip(row, ["input", "true trimap", "predicted mask", "overlay"]):
+                ax.set_title(name, fontsize=9)
+                ax.set_axis_off()
+            # A row title above the four panels, left-aligned so it never collides with them.
+            row[0].annotate(
+                f"image {i + 1}: mean IoU {ious[i]:.3f}",
+                xy=(0, 1.18),
+                xycoords="axes fraction",
+                fontsize=10,
+                fontweight="bold",
+            )
+        fig.subplots_adjust(top=1 - 0.9 / (3.1 * n), hspace=0.45, wspace=0.05)
+        fig.legend(
+            handles=[
+                Patch(facecolor=c, alpha=OVERLAY_ALPHA, label=name)
+                for c, name in zip(CLASS_COLOURS, SEGMENTATION_CLASSES)
+            ],
+            # Flush with the last column and right-aligned, clear of the first row's title.
+            loc="upper right",
+            ncol=3,
+            bbox_to_anchor=(axes[0, 3].get_position().x1, 1.0),
+            title="overlay colours (grey masks: pet black, background grey, border white)",
+            fontsize=9,
+            title_fontsize=9,
+        )
+
+
+def comparison_chart(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Grouped bars of our test accuracy vs the book's per model, parameter counts in the ticks.
+
+    Accuracies are fractions in [0, 1]; a missing `book_accuracy` (NaN) draws no book bar.
+    """
+    _require(df, ["model", "test_accuracy", "book_accuracy", "params"], "comparison table")
+    df = df.reset_index(drop=True)
+    for column in ["test_accuracy", "book_accuracy"]:
+        values = pd.to_numeric(df[column])
+        outside = df["model"][(values < 0) | (values > 1)]
+        if len(outside):
+            raise ValueError(
+                f"{column} must be a fraction in [0, 1] (not a percentage); "
+                f"model {outside.iloc[0]!r} has {values[outside.index[0]]}"
+            )
+    x = np.arange(len(df))
+    width = 0.38
+    with _figure(path, figsize=(max(5.0, 1.8 * len(df) + 2), 4.5)) as fig:
+        ax = fig.add_subplot()
+        for offset, column, label, colour in [
+            (-width / 2, "test_accuracy", "ours", TRAIN_COLOUR),
+            (width / 2, "book_accuracy", "book", "#999999"),
+        ]:
+            values = pd.to_numeric(df[column]).to_numpy(dtype=float)
+            bars = ax.bar(x + offset, np.nan_to_num(values), width, label=label, color=colour)
+            ax.bar_label(
+                bars,
+                labels=["n/a" if np.isnan(v) else f"{v:.1%}" for v in values],
+                fontsize=9,
+                padding=2,
+            )
+        ax.set_xticks(x, [f"{m}\n{int(p):,} params" for m, p in zip(df["model"], df["params"])])
+        ax.set_ylim(0, 1.1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylabel("test accuracy")
+        ax.set_title("Test accuracy: ours vs the book")
+        ax.legend(loc="lower right")
+        ax.grid(axis="y", alpha=0.3)

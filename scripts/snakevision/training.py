@@ -1,0 +1,243 @@
+"""Training shared by every model: streamed uint8 batches, precision policy, resumable fit."""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from snakevision import precision
+from snakevision.files import atomic, write_csv
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = {
+    "rmsprop": keras.optimizers.RMSprop,
+    "adam": keras.optimizers.Adam,
+    "sgd": keras.optimizers.SGD,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Hyperparameters of one training run (the rule's `params`)."""
+
+    epochs: int
+    batch_size: int
+    optimizer: str = "rmsprop"
+    learning_rate: float = 1e-3
+    seed: int = 1337
+    precision: str = "auto"
+
+    @classmethod
+    def from_params(cls, params: Any) -> Settings:
+        """Settings from a mapping, ignoring keys that are not hyperparameters of training."""
+        values = dict(params)
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
+
+def load_array(path: Path) -> np.ndarray:
+    """A .npy array mapped from disk: batches are read as needed, never the whole set."""
+    return np.load(path, mmap_mode="r")
+
+
+class Batches(keras.utils.PyDataset):
+    """Batches of uint8 images (and labels) read from memory-mapped arrays.
+
+    Images stay uint8 until the model's first layer: no float copy of the data set exists.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray | None,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        label_dtype: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if labels is not None and len(labels) != len(images):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images, self.labels = images, labels
+        self.batch_size, self.shuffle, self.label_dtype = batch_size, shuffle, label_dtype
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(images)) if shuffle else np.arange(len(images))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.images) / self.batch_size)
+
+    def __getitem__(self, i: int):
+        # Sorted rows read the memory map in file order; the batch's content is unchanged.
+        rows = np.sort(self.order[i * self.batch_size : (i + 1) * self.batch_size])
+        x = np.asarray(self.images[rows])
+        if self.labels is None:
+            return x
+        y = np.asarray(self.labels[rows])
+        return x, (y.astype(self.label_dtype) if self.label_dtype else y)
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.images))
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One history row per epoch, kept in the run's state folder so a resumed run continues it."""
+
+    def __init__(self, path: Path, num_images: int, policy: str) -> None:
+        super().__init__()
+        self.path, self.num_images, self.policy = Path(path), num_images, policy
+        self.rows = pd.read_csv(self.path).to_dict("records") if self.path.exists() else []
+        self._first = True
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        if self._first:
+            # The first epoch run is where training resumes: rows past it were never backed up.
+            self.rows = [r for r in self.rows if r["epoch"] <= epoch]
+            if epoch:
+                log.info(
+                    "resuming from epoch %d of %d (state in %s)",
+                    epoch + 1,
+                    self.params["epochs"],
+                    self.path.parent,
+                )
+            self._first = False
+        self.start = self.train_end = time.perf_counter()
+
+    def on_test_begin(self, logs=None) -> None:
+        self.train_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        end = time.perf_counter()
+        train_seconds = (self.train_end if self.train_end > self.start else end) - self.start
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row.update(
+            seconds=round(end - self.start, 3),
+            images_per_s=round(self.num_images / train_seconds, 2),
+            precision=self.policy,
+        )
+        self.rows.append(row)
+        write_csv(pd.DataFrame(self.rows), self.path)
+        shown = ", ".join(
+            f"{k} {v:.4f}"
+            for k, v in row.items()
+            if isinstance(v, float) and k not in ("seconds", "images_per_s")
+        )
+        log.info(
+            "epoch %d/%d: %s, %.1f s, %.1f images/s",
+            epoch + 1,
+            self.params["epochs"],
+            shown,
+            row["seconds"],
+            row["images_per_s"],
+        )
+
+    def best_val_loss(self) -> float | None:
+        losses = [r["val_loss"] for r in self.rows if "val_loss" in r]
+        return min(losses) if losses else None
+
+
+@dataclass(frozen=True)
+class Task:
+    """What differs between tasks: the loss, metrics and label type."""
+
+    loss: Any
+    metrics: Callable[[], list]
+    label_dtype: str | None = None
+
+
+def fit(
+    build: Callable[[], keras.Model],
+    task: Task,
+    settings: Settings,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    model_path: Path,
+    history_path: Path,
+    state_dir: Path,
+) -> pd.DataFrame:
+    """Train with the best val_loss model kept, resumable from state_dir, then write outputs.
+
+    state_dir is not a declared output, so Snakemake keeps it when a job is killed and the rerun
+    continues from the last finished epoch. It is removed after success.
+    """
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    policy = precision.choose(settings.precision)
+    keras.mixed_precision.set_global_policy(policy)
+    keras.utils.set_random_seed(settings.seed)
+    model = build()
+    log.info(
+        "training %s (%d parameters) on %d images, validating on %d; %s; backend %s, policy %s",
+        model.name,
+        model.count_params(),
+        len(train[0]),
+        len(val[0]),
+        settings,
+        keras.backend.backend(),
+        policy,
+    )
+    optimizer = OPTIMIZERS[settings.optimizer](learning_rate=settings.learning_rate)
+    model.compile(optimizer=optimizer, loss=task.loss, metrics=task.metrics())
+    history = EpochLog(state_dir / "history.csv", len(train[0]), policy)
+    best = state_dir / "best.keras"
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(state_dir / "backup")),
+        history,
+        keras.callbacks.ModelCheckpoint(
+            str(best),
+            monitor="val_loss",
+            save_best_only=True,
+            initial_value_threshold=history.best_val_loss() if best.exists() else None,
+        ),
+    ]
+    batches = dict(batch_size=settings.batch_size, label_dtype=task.label_dtype)
+    model.fit(
+        Batches(*train, shuffle=True, seed=settings.seed, **batches),
+        validation_data=Batches(*val, **batches),
+        epochs=settings.epochs,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    with atomic(Path(model_path)) as tmp:
+        shutil.copyfile(best, tmp)
+    table = pd.DataFrame(history.rows)
+    write_csv(table, history_path)
+    shutil.rmtree(state_dir)
+    return table
+
+
+def predict(model: keras.Model, images: np.ndarray, batch_size: int) -> Sequence[np.ndarray]:
+    """Model outputs batch by batch, as float32 numpy arrays (a generator)."""
+    for batch in Batches(images, None, batch_size):
+        yield np.asarray(model.predict_on_batch(batch), dtype=np.float32)
+
+
+SEGMENTATION = Task(
+    loss="sparse_categorical_crossentropy",
+    metrics=lambda: [
+        keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
+        keras.metrics.MeanIoU(num_classes=3, sparse_y_pred=False, name="mean_iou"),
+    ],
+)
+CLASSIFICATION = Task(
+    loss="binary_crossentropy",
+    metrics=lambda: [keras.metrics.BinaryAccuracy(name="accuracy")],
+    label_dtype="float32",
+)
+
+
+def state_dir(model_path: Path) -> Path:
+    """The undeclared folder holding a run's resume state, beside its model."""
+    return model_path.parent / ".train_state"

@@ -1,0 +1,23 @@
+"""Rule train_classifier: a cats-vs-dogs model, best val_loss kept, resumable."""
+
+from pathlib import Path
+
+from snakevision.job import start
+
+job = start(snakemake)  # noqa: F821 - injected by Snakemake
+
+from snakevision import training  # noqa: E402
+from snakevision.models import classification  # noqa: E402
+
+settings = training.Settings.from_params(job.params.train)
+build = classification.BUILDERS[job.wildcards.model]
+training.fit(
+    lambda: build(job.params.image_size, seed=settings.seed),
+    training.CLASSIFICATION,
+    settings,
+    train=(training.load_array(job.input.train_images), training.load_array(job.input.train_labels)),
+    val=(training.load_array(job.input.val_images), training.load_array(job.input.val_labels)),
+    model_path=job.output.model,
+    history_path=job.output.history,
+    state_dir=training.state_dir(Path(job.output.model)),
+)

@@ -1,0 +1,21 @@
+"""Rule train_segmentation: the book's segmentation model, best val_loss kept, resumable."""
+
+from pathlib import Path
+
+from snakevision.job import start
+
+job = start(snakemake)  # noqa: F821 - injected by Snakemake
+
+from snakevision import training  # noqa: E402
+from snakevision.models import segmentation  # noqa: E402
+
+training.fit(
+    lambda: segmentation.build(job.params.image_size, num_classes=3),
+    training.SEGMENTATION,
+    training.Settings.from_params(job.params.train),
+    train=(training.load_array(job.input.train_images), training.load_array(job.input.train_masks)),
+    val=(training.load_array(job.input.val_images), training.load_array(job.input.val_masks)),
+    model_path=job.output.model,
+    history_path=job.output.history,
+    state_dir=training.state_dir(Path(job.output.model)),
+)

@@ -1,0 +1,220 @@
+"""Unit tests for the model library: parameter counts, shapes, augmentation, dtypes, summaries."""
+
+from collections.abc import Iterator
+
+import keras
+import numpy as np
+import pytest
+from snakevision.models import classification, segmentation
+
+
+def conv(k: int, cin: int, cout: int, bias: bool = True) -> int:
+    """Parameters of a k x k Conv2D or Conv2DTranspose."""
+    return k * k * cin * cout + (cout if bias else 0)
+
+
+def sep(k: int, cin: int, cout: int) -> int:
+    """Parameters of a bias-free SeparableConv2D: depthwise k x k plus pointwise 1x1."""
+    return k * k * cin + cin * cout
+
+
+def bn(c: int) -> int:
+    """Parameters of BatchNormalization: gamma, beta (trainable), moving mean and variance."""
+    return 4 * c
+
+
+def dense(cin: int, cout: int) -> int:
+    """Parameters of a Dense layer."""
+    return cin * cout + cout
+
+
+def pixels(n: int, size: int, seed: int = 0) -> np.ndarray:
+    """Return a fixed batch of float pixels 0..255."""
+    return np.random.default_rng(seed).uniform(0, 255, (n, size, size, 3)).astype("float32")
+
+
+@pytest.fixture
+def bfloat16_policy() -> Iterator[None]:
+    """Run a test under the mixed_bfloat16 global policy and restore the previous one."""
+    saved = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(saved)
+
+
+def test_segmentation_params_match_book() -> None:
+    encoder = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256)]
+    decoder = [(256, 256), (256, 256), (256, 128), (128, 128), (128, 64), (64, 64)]
+    by_hand = sum(conv(3, a, b) for a, b in encoder + decoder) + conv(3, 64, 3)
+    model = segmentation.build(200, 3)
+    assert by_hand == 2_880_643
+    assert model.count_params() == 2_880_643
+    assert model.name == "segmentation"
+
+
+def test_segmentation_output_is_per_pixel_distribution() -> None:
+    model = segmentation.build(64, 5)
+    assert model.output.shape == (None, 64, 64, 5)
+    probs = np.asarray(model(pixels(2, 64)))
+    assert probs.shape == (2, 64, 64, 5)
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_convnet_params_match_book() -> None:
+    convs = conv(3, 3, 32) + conv(3, 32, 64) + conv(3, 64, 128)
+    convs += conv(3, 128, 256) + conv(3, 256, 256)
+    # 180 -conv-> 178 -pool-> 89 -> 87 -> 43 -> 41 -> 20 -> 18 -> 9 -> 7: flatten 7 * 7 * 256.
+    by_hand = convs + dense(7 * 7 * 256, 1)
+    model = classification.convnet(180)
+    assert by_hand == 991_041
+    assert model.count_params() == 991_041
+    assert model.output.shape == (None, 1)
+
+
+def test_mini_xception_params_by_formula() -> None:
+    total, frozen, cin = conv(5, 3, 32, bias=False), 0, 32
+    for size in (32, 64, 128, 256, 512):
+        total += bn(cin) + sep(3, cin, size) + bn(size) + sep(3, size, size)
+        total += conv(1, cin, size, bias=False)
+        frozen += (bn(cin) + bn(size)) // 2  # moving mean and variance
+        cin = size
+    total += dense(512, 1)
+    model = classification.mini_xception(180)
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert (total, frozen) == (721_857, 3_008)
+    assert model.count_params() == total
+    assert trainable == total - frozen
+
+
+def add_shapes(model: keras.Model) -> list[tuple]:
+    """Return the output shapes of a model's Add layers, in order."""
+    return [
+        tuple(layer.output.shape) for layer in model.layers if isinstance(layer, keras.layers.Add)
+    ]
+
+
+def test_residual_demo_shapes_and_params() -> None:
+    model = classification.residual_demo()
+    assert add_shapes(model) == [
+        (None, 16, 16, 32),
+        (None, 8, 8, 64),
+        (None, 8, 8, 128),
+    ]
+    by_hand = conv(3, 3, 32) + conv(3, 32, 32) + conv(1, 3, 32)
+    by_hand += conv(3, 32, 64) + conv(3, 64, 64) + conv(1, 32, 64)
+    by_hand += conv(3, 64, 128) + conv(3, 128, 128) + conv(1, 64, 128)
+    by_hand += dense(128, 1)
+    assert model.count_params() == by_hand == 297_697
+    assert model.output.shape == (None, 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "add_shape"),
+    [("projection_demo", (None, 30, 30, 64)), ("pooling_demo", (None, 15, 15, 64))],
+)
+def test_projection_demos(name: str, add_shape: tuple) -> None:
+    model = classification.BUILDERS[name]()
+    assert model.name == name
+    assert model.input.shape == (None, 32, 32, 3)
+    assert tuple(model.get_layer("residual_add").output.shape) == add_shape
+    assert model.count_params() == conv(3, 3, 32) + conv(3, 32, 64) + conv(1, 32, 64) + dense(64, 1)
+    assert np.asarray(model(pixels(2, 32))).shape == (2, 1)
+
+
+def test_residual_block_matches_odd_sizes_when_pooling() -> None:
+    inputs = keras.Input((15, 15, 8))
+    assert classification.residual_block(inputs, 16, pooling=True).shape == (
+        None,
+        8,
+        8,
+        16,
+    )
+    assert classification.residual_block(inputs, 8).shape == (None, 15, 15, 8)
+
+
+def test_conv_bn_relu_and_separable_block() -> None:
+    inputs = keras.Input((9, 9, 8))
+    model = keras.Model(inputs, classification.conv_bn_relu(inputs, 16))
+    assert model.output.shape == (None, 9, 9, 16)
+    assert model.count_params() == conv(3, 8, 16, bias=False) + bn(16)
+    model = keras.Model(inputs, classification.separable_block(inputs, 16))
+    assert model.output.shape == (None, 5, 5, 16)
+    by_hand = bn(8) + sep(3, 8, 16) + bn(16) + sep(3, 16, 16) + conv(1, 8, 16, bias=False)
+    assert model.count_params() == by_hand
+
+
+@pytest.mark.parametrize("name", classification.TRAINABLE)
+def test_augmentation_only_in_training(name: str) -> None:
+    model = classification.BUILDERS[name](96, seed=7)
+    augment = model.get_layer("data_augmentation")
+    x = pixels(4, 96)
+    np.testing.assert_array_equal(np.asarray(augment(x, training=False)), x)
+    assert not np.allclose(np.asarray(augment(x, training=True)), x)
+    # Inference is deterministic (no augmentation, no dropout), and predict() is inference.
+    inference = np.asarray(model(x, training=False))
+    np.testing.assert_array_equal(np.asarray(model(x, training=False)), inference)
+    np.testing.assert_allclose(model.predict(x, verbose=0), inference, rtol=1e-5, atol=1e-6)
+
+
+def test_bare_call_augments() -> None:
+    # A Keras 3 default the interpretation code must know: without a training flag, the random
+    # layers take their own default (True), so inference needs training=False or predict().
+    x = pixels(4, 32)
+    assert not np.allclose(np.asarray(classification.augmentation(seed=5)(x)), x)
+
+
+def test_augmentation_is_reproducible_with_a_seed() -> None:
+    x = pixels(4, 32)
+    first = np.asarray(classification.augmentation(seed=3)(x, training=True))
+    second = np.asarray(classification.augmentation(seed=3)(x, training=True))
+    np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.usefixtures("bfloat16_policy")
+@pytest.mark.parametrize("name", ["segmentation", *classification.BUILDERS])
+def test_outputs_are_float32_under_mixed_bfloat16(name: str) -> None:
+    if name == "segmentation":
+        model, size = segmentation.build(32), 32
+    elif name in classification.TRAINABLE:
+        model, size = classification.BUILDERS[name](96), 96
+    else:
+        model, size = classification.BUILDERS[name](), 32
+    assert model.layers[1].compute_dtype == "bfloat16"
+    assert model.output.dtype == "float32"
+    x = pixels(2, size)
+    for training in (False, True):
+        assert keras.backend.standardize_dtype(model(x, training=training).dtype) == "float32"
+
+
+def test_registry() -> None:
+    assert set(classification.BUILDERS) == {
+        "convnet",
+        "mini_xception",
+        "residual_demo",
+        "projection_demo",
+        "pooling_demo",
+    }
+    assert set(classification.TRAINABLE) <= set(classification.BUILDERS)
+
+
+def test_summary_text_is_plain_and_complete() -> None:
+    model = classification.mini_xception(180)
+    text = classification.summary_text(model)
+    assert 'Model: "mini_xception"' in text
+    for name in ("data_augmentation", "probability", "global_average_pooling2d"):
+        assert name in text
+    assert "Connected to" in text  # the last column is not cropped
+    assert "\x1b" not in text and "[bold" not in text
+    assert text.splitlines()[-1] == "params total=721857 trainable=718849 non_trainable=3008"
+
+
+@pytest.mark.usefixtures("bfloat16_policy")
+def test_saved_model_keeps_float32_head(tmp_path) -> None:
+    model = classification.convnet(96)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert loaded.get_layer("probability").compute_dtype == "float32"
+    x = pixels(2, 96)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)

@@ -1,0 +1,138 @@
+"""Each figure writes a valid PNG, and a failed plot leaves nothing behind."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+from snakevision import plots
+
+RNG = np.random.default_rng(0)
+N, SIZE = 3, 32
+
+
+def images() -> np.ndarray:
+    """Random RGB images (N, SIZE, SIZE, 3) uint8."""
+    return RNG.integers(0, 256, size=(N, SIZE, SIZE, 3), dtype=np.uint8)
+
+
+def masks(channel: bool = False) -> np.ndarray:
+    """Random labels 0..2, optionally with the contract's trailing channel axis."""
+    shape = (N, SIZE, SIZE, 1) if channel else (N, SIZE, SIZE)
+    return RNG.integers(0, 3, size=shape, dtype=np.uint8)
+
+
+def history(epochs: int = 8) -> pd.DataFrame:
+    """A training history whose validation loss bottoms out at epoch 4."""
+    epoch = np.arange(1, epochs + 1)
+    return pd.DataFrame(
+        {
+            "epoch": epoch,
+            "loss": 1.0 / epoch,
+            "val_loss": 0.5 + 0.05 * (epoch - 4) ** 2,
+            "accuracy": 1 - 0.5 / epoch,
+            "val_accuracy": 0.8 - 0.01 * (epoch - 4) ** 2,
+            "lr": 1e-3,
+        }
+    )
+
+
+def comparison() -> pd.DataFrame:
+    """Our accuracy beside the book's, one model without a book figure."""
+    return pd.DataFrame(
+        {
+            "model": ["convnet", "mini_xception", "other"],
+            "test_accuracy": [0.81, 0.9, 0.7],
+            "book_accuracy": [0.835, 0.908, np.nan],
+            "params": [991041, 721857, 1234],
+        }
+    )
+
+
+CASES: dict[str, Callable[[Path], None]] = {
+    "overview": lambda p: plots.overview(images(), masks(), {"cat": 2371, "dog": 4978}, p),
+    "overview_raw_trimaps_by_split": lambda p: plots.overview(
+        images(),
+        masks(channel=True) + 1,
+        pd.DataFrame({"train": [1500, 3000], "val": [300, 700]}, index=["cat", "dog"]),
+        p,
+    ),
+    "loss_curves": lambda p: plots.loss_curves(history(), p),
+    "mask_gallery": lambda p: plots.mask_gallery(
+        images(), masks(channel=True), masks(), [0.5, 0.75, 0.9], p
+    ),
+    "classifier_curves": lambda p: plots.classifier_curves(history(), p),
+    "comparison_chart": lambda p: plots.comparison_chart(comparison(), p),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_writes_png(tmp_path: Path, name: str) -> None:
+    """The file is a PNG of a sensible size; no temp file or open figure is left."""
+    path = tmp_path / "sub" / f"{name}.png"
+    CASES[name](path)
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.width > 300 and image.height > 200
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    assert plt.get_fignums() == []
+    # Same permissions as any new file here: a temp file's 0600 must not leak through.
+    plain = tmp_path / "plain"
+    plain.touch()
+    assert path.stat().st_mode == plain.stat().st_mode
+
+
+FAILURES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "loss_curves": (
+        lambda p: plots.loss_curves(history().drop(columns="val_loss"), p),
+        r"lacks column\(s\) \['val_loss'\]",
+    ),
+    "classifier_curves": (
+        lambda p: plots.classifier_curves(history().drop(columns="accuracy"), p),
+        "accuracy",
+    ),
+    "comparison_percent": (
+        lambda p: plots.comparison_chart(comparison().assign(book_accuracy=[83.5, 90.8, 1]), p),
+        "fraction",
+    ),
+    "mask_gallery_ious": (
+        lambda p: plots.mask_gallery(images(), masks(), masks(), [0.5], p),
+        "IoU values",
+    ),
+    "overview_labels": (
+        lambda p: plots.overview(images(), masks() + 5, {"cat": 1}, p),
+        "labels 0..2",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", FAILURES)
+def test_bad_input_leaves_no_file(tmp_path: Path, name: str) -> None:
+    """Bad input raises a ValueError naming the problem and writes nothing."""
+    plot, message = FAILURES[name]
+    with pytest.raises(ValueError, match=message):
+        plot(tmp_path / "out.png")
+    assert list(tmp_path.iterdir()) == []
+    assert plt.get_fignums() == []
+
+
+def test_failed_save_leaves_no_partial_file(tmp_path: Path, monkeypatch: Any) -> None:
+    """A crash halfway through writing removes the temp file and keeps an older target intact."""
+    path = tmp_path / "loss.png"
+    path.write_bytes(b"old")
+
+    def broken_savefig(self: Figure, fname: str, **kwargs: Any) -> None:
+        Path(fname).write_bytes(b"\x89PNG partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Figure, "savefig", broken_savefig)
+    with pytest.raises(OSError, match="disk full"):
+        plots.loss_curves(history(), path)
+    assert list(tmp_path.iterdir()) == [path]
+    assert path.read_bytes() == b"old"
+    assert plt.get_fignums() == []
