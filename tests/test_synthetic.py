@@ -227,3 +227,21 @@ def test_cats_and_dogs_differ_in_shape(tmp_path: Path) -> None:
     distances = ((x_test[:, None, :] - centroids[None]) ** 2).sum(-1)
     accuracy = np.mean(distances.argmin(1) == y_test)
     assert accuracy > 0.85, accuracy
+
+
+def test_trimap_border_lies_across_the_outline(tmp_path: Path) -> None:
+    """Value 3 separates pet (1) from background (2): never interior, never missing."""
+    _, annotations = _write(tmp_path, images_per_breed=2, min_side=100, max_side=160)
+    trimaps = [
+        np.asarray(Image.open(io.BytesIO(data)))
+        for name, data in _members(annotations).items()
+        if re.fullmatch(r"annotations/trimaps/[^.].*\.png", name)
+    ]
+    assert len(trimaps) == 2 * len(BREEDS)
+    for t in trimaps:
+        assert min(t.shape) >= 100
+        for a, b in [(t[:, 1:], t[:, :-1]), (t[1:], t[:-1])]:  # 4-neighbours
+            assert not np.any((a == 1) & (b == 2) | (a == 2) & (b == 1))
+        assert np.sum(t == 1) > np.sum(t == 3) > 0
+        ys, xs = np.nonzero(t != 2)
+        assert t[round(ys.mean()), round(xs.mean())] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import logging
@@ -11,6 +12,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -174,7 +176,9 @@ def extract(archive: Path, target: Path, top: str) -> None:
                     "is it the right file?"
                 )
             tar.extractall(staging, members=members, filter="data")
-    except tarfile.TarError as exc:
+    # A truncated or damaged gzip stream surfaces as EOFError, zlib.error or BadGzipFile,
+    # not as TarError.
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise ValueError(
             f"{archive}: not a readable tar archive ({exc}); delete it and rerun"

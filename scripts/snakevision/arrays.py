@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.format import open_memmap
 
 from snakevision.files import atomic
-from snakevision.images import load_image, load_mask
+from snakevision.images import DecodeError, load_image, load_mask
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,10 @@ def _fill(job: tuple[str, str, int, list[str], int]) -> int:
     load: Callable[[Path, int], np.ndarray] = load_image if kind == "image" else load_mask
     out = open_memmap(target, mode="r+")
     for offset, path in enumerate(paths):
-        out[start + offset] = load(Path(path), size)
+        try:
+            out[start + offset] = load(Path(path), size)
+        except DecodeError as exc:
+            raise DecodeError(f"{path}: {exc}") from exc  # say which file
     out.flush()
     del out
     return len(paths)

@@ -154,10 +154,11 @@ def split_classification(index: pd.DataFrame, seed: int, counts: dict[str, int])
     for offset, species in enumerate(SPECIES):
         stems = usable[usable.species == species].stem.tolist()
         if wanted > len(stems):
-            available = usable.species.value_counts().reindex(list(SPECIES), fill_value=0)
+            counted = usable.species.value_counts().reindex(list(SPECIES), fill_value=0)
+            available = {k: int(v) for k, v in counted.items()}  # not np.int64(...) in the text
             raise DatasetError(
                 f"split.classification asks for {counts} = {wanted} images per species, but only "
-                f"{dict(available)} usable images exist; lower the counts to fit {species}"
+                f"{available} usable images exist; lower the counts to fit {species}"
             )
         random.Random(seed + offset).shuffle(stems)
         drawn[species] = stems

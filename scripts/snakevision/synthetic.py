@@ -166,7 +166,7 @@ def _draw_picture(
     span = points.max(axis=0) - points.min(axis=0)
     # Size the pet by its height relative to the shorter side, but always let it fit, and
     # never so small (tiny pictures) that the trimap's border band swallows it.
-    scale = max(rng.uniform(0.25, 0.7) * min(width, height), 12.0) / span[1]
+    scale = max(rng.uniform(0.45, 0.9) * min(width, height), 12.0) / span[1]
     scale = min(scale, 0.95 * width / span[0], 0.95 * height / span[1])
     low = points.min(axis=0) * scale
     room = np.array([width, height]) - span * scale

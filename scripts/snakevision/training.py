@@ -192,8 +192,9 @@ def fit(
     model.compile(optimizer=optimizer, loss=task.loss, metrics=task.metrics())
     history = EpochLog(state_dir / "history.csv", len(train[0]), policy)
     best = state_dir / "best.keras"
+    # Order matters when a job is killed between callbacks: the history row and the best model
+    # are written before the backup, so a resumed run redoes an epoch rather than skipping one.
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(state_dir / "backup")),
         history,
         keras.callbacks.ModelCheckpoint(
             str(best),
@@ -201,6 +202,7 @@ def fit(
             save_best_only=True,
             initial_value_threshold=history.best_val_loss() if best.exists() else None,
         ),
+        keras.callbacks.BackupAndRestore(str(state_dir / "backup")),
     ]
     batches = dict(batch_size=settings.batch_size, label_dtype=task.label_dtype)
     model.fit(

@@ -1,0 +1,152 @@
+"""Shared by the benchmarks: library path, test data, runs in fresh processes, tables."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))  # the library, as Snakemake and pytest see it
+
+MB = 1 << 20
+
+
+def add_child_args(parser: argparse.ArgumentParser) -> None:
+    """Hidden flags with which a benchmark runs one variant of itself in a fresh process."""
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+
+
+def add_data_args(parser: argparse.ArgumentParser) -> None:
+    """Flags choosing real pet files or synthetic ones."""
+    parser.add_argument("--images", type=Path, help="folder of real pet .jpg files")
+    parser.add_argument("--trimaps", type=Path, help="folder of real trimap .png files")
+    parser.add_argument("--min-side", type=int, default=300, help="synthetic picture sides")
+    parser.add_argument("--max-side", type=int, default=500, help="(real data: often 500x375)")
+
+
+def pet_pairs(args: argparse.Namespace, work: Path, per_breed: int) -> list[tuple[str, str]]:
+    """Usable (image, trimap) paths: real ones from flags, else per_breed synthetic per breed."""
+    from snakevision import archives, pets, synthetic
+
+    if args.images or args.trimaps:
+        images, trimaps = args.images, args.trimaps
+    else:
+        t0 = time.perf_counter()
+        synthetic.write_archives(
+            work / "images.tar.gz",
+            work / "annotations.tar.gz",
+            images_per_breed=per_breed,
+            seed=0,
+            min_side=args.min_side,
+            max_side=args.max_side,
+        )
+        archives.extract(work / "images.tar.gz", work / "images", "images")
+        archives.extract(work / "annotations.tar.gz", work / "annotations", "annotations")
+        images, trimaps = work / "images", work / "annotations" / "trimaps"
+        print(f"synthesized {37 * per_breed} pictures in {time.perf_counter() - t0:.0f} s")
+    index = pets.build_index(images, trimaps, workers=os.cpu_count() or 1)
+    ok = index[index.status == "ok"]
+    return list(zip(ok.image, ok.trimap))
+
+
+def random_arrays(folder: Path, name: str, n: int, size: int, labels: str) -> None:
+    """Write {name}_images.npy (uint8 noise) and masks (0..2) or labels (0/1) beside it."""
+    rng = np.random.default_rng(0)
+    np.save(folder / f"{name}_images.npy", rng.integers(0, 256, (n, size, size, 3), np.uint8))
+    shape = (n, size, size, 1) if labels == "masks" else (n,)
+    values = rng.integers(0, 3 if labels == "masks" else 2, shape, np.uint8)
+    np.save(folder / f"{name}_{labels}.npy", values)
+
+
+def run_child(script: str, args: Sequence[str], result: Path, env: dict | None = None) -> dict:
+    """Run `script --child ...` in a fresh process; return its result plus peak memory.
+
+    Peak memory is sampled every 50 ms as the sum of RSS over the child and all its
+    descendants (pool workers included); shared pages count once per process, so for
+    several processes it is an upper bound. The child adds its own exact ru_maxrss.
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    log = result.with_suffix(".log")
+    command = [sys.executable, script, *args, "--result", str(result)]
+    peak = 0
+    with open(log, "w") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            total = 0
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                procs = []
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    total += p.memory_info().rss
+            peak = max(peak, total)
+            time.sleep(0.05)
+    if proc.returncode:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-30:])
+        sys.exit(f"{' '.join(command)} failed ({proc.returncode}):\n{tail}")
+    values = json.loads(result.read_text())
+    values["tree_rss_mb"] = peak / MB
+    return values
+
+
+def finish(result: Path, **values: object) -> None:
+    """Write a child's result with its exact peak RSS and its largest worker's."""
+    values["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB
+    values["worker_maxrss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / MB
+    result.write_text(json.dumps(values))
+
+
+def rss_mb() -> float:
+    """This process's resident memory now."""
+    return psutil.Process().memory_info().rss / MB
+
+
+def steady(seconds: Sequence[float], n: int) -> float:
+    """Images per second over the epochs after the first (which includes compilation)."""
+    rest = seconds[1:] or seconds
+    return n * len(rest) / sum(rest)
+
+
+def epoch_timer():
+    """A Keras callback collecting each epoch's training seconds, validation excluded."""
+    import keras
+
+    class Timer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None) -> None:
+            self.start = self.stop = time.perf_counter()
+
+        def on_test_begin(self, logs=None) -> None:
+            self.stop = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            stop = self.stop if self.stop > self.start else time.perf_counter()
+            self.seconds.append(stop - self.start)
+
+    return Timer()
+
+
+def table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]]) -> str:
+    """A markdown table of rows; columns are (key, header, format), '' for a missing value."""
+    head = [h for _, h, _ in columns]
+    body = [[format(r[k], f) if r.get(k) is not None else "" for k, _, f in columns] for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    lines = [head, ["-" * w for w in widths], *body]
+    return "\n".join("| " + " | ".join(x.rjust(w) for x, w in zip(r, widths)) + " |" for r in lines)

@@ -1,0 +1,240 @@
+"""Tests for downloading, verifying and extracting archives (real HTTP on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import random
+import tarfile
+from pathlib import Path
+
+import pytest
+from snakevision.archives import (
+    DownloadError,
+    Expected,
+    UnsafeArchiveError,
+    download,
+    extract,
+    is_valid,
+    verify,
+)
+
+PAYLOAD = random.Random(0).randbytes(300_000)
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+GOOD = Expected(SHA, len(PAYLOAD))
+PATH = "/pets/images.tar.gz"
+
+
+def _fetch(server, target: Path, expected: Expected = GOOD, retries: int = 3) -> None:
+    download(server.url(PATH), target, expected, retries=retries, backoff=0, timeout=5)
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture
+def served(http_server):
+    http_server.files[PATH] = PAYLOAD
+    return http_server
+
+
+def test_download(served, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    target = tmp_path / "sub" / "images.tar.gz"
+    with caplog.at_level(logging.INFO, logger="snakevision.archives"):
+        _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD
+    assert _names(target.parent) == ["images.tar.gz"]
+    assert len(served.requests) == 1
+    assert "attempt 1 of 3" in caplog.text
+    assert verify(target, GOOD) is None and is_valid(target, GOOD)
+    assert not is_valid(tmp_path / "missing", GOOD)
+
+
+def test_wrong_checksum_leaves_nothing(served, tmp_path: Path) -> None:
+    wrong = "0" * 64
+    with pytest.raises(DownloadError) as info:
+        _fetch(served, tmp_path / "a.tar.gz", Expected(wrong, len(PAYLOAD)))
+    message = str(info.value)
+    assert wrong in message and SHA in message and served.url(PATH) in message
+    assert _names(tmp_path) == []
+
+
+def test_wrong_size_is_named(served, tmp_path: Path) -> None:
+    with pytest.raises(
+        DownloadError, match=rf"size {len(PAYLOAD)} bytes, expected {len(PAYLOAD) + 1}"
+    ):
+        _fetch(served, tmp_path / "a.tar.gz", Expected(SHA, len(PAYLOAD) + 1))
+    assert _names(tmp_path) == []
+
+
+def test_dropped_connection_resumes_with_range(served, tmp_path: Path) -> None:
+    served.drop_after, served.drop_times = 100_000, 1
+    target = tmp_path / "a.tar.gz"
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD
+    assert len(served.requests) == 2
+    assert "Range" not in served.requests[0][1]
+    assert served.requests[1][1]["Range"] == "bytes=100000-"
+    assert _names(tmp_path) == ["a.tar.gz"]
+
+
+def test_dropped_connection_restarts_without_range_support(served, tmp_path: Path) -> None:
+    served.drop_after, served.drop_times, served.ranges = 100_000, 1, False
+    target = tmp_path / "a.tar.gz"
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD  # the 200 answer is written from the start
+    assert len(served.requests) == 2
+
+
+def test_partial_file_of_an_earlier_run_is_resumed(served, tmp_path: Path) -> None:
+    target = tmp_path / "a.tar.gz"
+    (tmp_path / "a.tar.gz.part").write_bytes(PAYLOAD[:1234])
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD
+    assert [h.get("Range") for _, h in served.requests] == ["bytes=1234-"]
+
+
+def test_always_dropped_gives_up_after_retries(served, tmp_path: Path) -> None:
+    served.drop_after, served.drop_times = 1_000, 100
+    target = tmp_path / "a.tar.gz"
+    with pytest.raises(DownloadError) as info:
+        _fetch(served, target, retries=3)
+    message = str(info.value)
+    assert served.url(PATH) in message and "after 3 attempt(s)" in message
+    assert "by hand" in message and f"curl -L -o {target}" in message and SHA in message
+    assert len(served.requests) == 3
+    assert not target.exists()
+
+
+def test_not_found_fails_at_once(served, tmp_path: Path) -> None:
+    url = served.url("/nothing.tar.gz")
+    with pytest.raises(DownloadError, match="404") as info:
+        download(url, tmp_path / "a.tar.gz", GOOD, retries=4, backoff=0, timeout=5)
+    assert url in str(info.value) and "after 1 attempt(s)" in str(info.value)
+    assert len(served.requests) == 1
+    assert not (tmp_path / "a.tar.gz").exists()
+
+
+def test_server_error_is_retried(served, tmp_path: Path) -> None:
+    served.status[PATH] = 500
+    with pytest.raises(DownloadError, match="500"):
+        _fetch(served, tmp_path / "a.tar.gz", retries=2)
+    assert len(served.requests) == 2
+
+
+def test_valid_target_is_not_fetched_again(served, tmp_path: Path) -> None:
+    target = tmp_path / "a.tar.gz"
+    target.write_bytes(PAYLOAD)
+    _fetch(served, target)
+    assert served.requests == []
+    target.write_bytes(b"stale")  # an invalid file is replaced
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD and len(served.requests) == 1
+
+
+def test_file_url(tmp_path: Path) -> None:
+    source = tmp_path / "mirror" / "images.tar.gz"
+    source.parent.mkdir()
+    source.write_bytes(PAYLOAD)
+    target = tmp_path / "a.tar.gz"
+    download(source.as_uri(), target, GOOD, retries=1, backoff=0)
+    assert target.read_bytes() == PAYLOAD
+
+
+# Extraction
+
+
+def _write_tar(path: Path, entries: list[tarfile.TarInfo], mode: str = "w:gz") -> Path:
+    """Write entries (regular files get their name as content) into a tar archive."""
+    with tarfile.open(path, mode) as tar:
+        for info in entries:
+            data = info.name.encode() if info.isfile() else b""
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    return path
+
+
+def _entry(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, link
+    return info
+
+
+SAFE = [_entry("images", tarfile.DIRTYPE), _entry("images/a.jpg"), _entry("images/sub/b.png")]
+
+
+@pytest.mark.parametrize("mode", ["w:gz", "w"])
+def test_extract(tmp_path: Path, mode: str) -> None:
+    # A plain tar named .tar.gz is read too: the format comes from the content.
+    archive = _write_tar(tmp_path / "x.tar.gz", [*SAFE, _entry("other/c.txt")], mode)
+    target = tmp_path / "out" / "images"
+    target.parent.mkdir()
+    (target / "stale").mkdir(parents=True)
+    extract(archive, target, "images")
+    assert (target / "a.jpg").read_bytes() == b"images/a.jpg"
+    assert (target / "sub" / "b.png").read_bytes() == b"images/sub/b.png"
+    assert _names(target) == ["a.jpg", "sub"]  # the old folder is replaced
+    assert _names(target.parent) == ["images"]  # no staging folder, nothing from other/
+
+
+def test_extracted_dataset_fixture(dataset) -> None:
+    assert (dataset.images / "Abyssinian_1.jpg").is_file()
+    assert (dataset.trimaps / "pug_3.png").is_file()
+    assert _names(dataset.images.parent) == ["annotations", "images"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        _entry("images/../evil.txt"),
+        _entry("/tmp/evil.txt"),
+        _entry("images/link", tarfile.SYMTYPE, "/etc/passwd"),
+        _entry("images/hard", tarfile.LNKTYPE, "images/a.jpg"),
+        _entry("images/fifo", tarfile.FIFOTYPE),
+    ],
+    ids=["dotdot", "absolute", "symlink", "hardlink", "fifo"],
+)
+def test_unsafe_members_are_refused(tmp_path: Path, bad: tarfile.TarInfo) -> None:
+    archive = _write_tar(tmp_path / "x.tar.gz", [*SAFE, bad])
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UnsafeArchiveError) as info:
+        extract(archive, out / "images", "images")
+    assert repr(bad.name) in str(info.value)
+    assert _names(out) == []
+    assert _names(tmp_path) == ["out", "x.tar.gz"]
+
+
+def test_missing_top_folder_is_named(tmp_path: Path) -> None:
+    archive = _write_tar(tmp_path / "x.tar.gz", [_entry("annotations/list.txt")])
+    with pytest.raises(ValueError, match=r"no folder 'images'.*found \['annotations'\]"):
+        extract(archive, tmp_path / "images", "images")
+    assert _names(tmp_path) == ["x.tar.gz"]
+
+
+def _damage(data: bytes, how: str) -> bytes:
+    if how == "truncated":
+        return data[: len(data) // 2]
+    if how == "flipped":  # damage in the middle of the gzip stream
+        middle = len(data) // 2
+        return (
+            data[:middle]
+            + bytes(b ^ 0x55 for b in data[middle : middle + 2000])
+            + data[middle + 2000 :]
+        )
+    return data[:20] + bytes(5000)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "garbage"])
+def test_corrupt_archive_keeps_the_old_target(dataset, tmp_path: Path, damage: str) -> None:
+    broken = _damage(dataset.images_tar.read_bytes(), damage)
+    archive = tmp_path / "images.tar.gz"
+    archive.write_bytes(broken)
+    target = tmp_path / "images"
+    extract(_write_tar(tmp_path / "good.tar", SAFE, "w"), target, "images")
+    with pytest.raises(ValueError, match=r"(?s)not a readable tar archive.*delete it and rerun"):
+        extract(archive, target, "images")
+    assert (target / "a.jpg").read_bytes() == b"images/a.jpg"
+    assert _names(tmp_path) == ["good.tar", "images", "images.tar.gz"]

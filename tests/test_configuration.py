@@ -1,0 +1,137 @@
+"""Tests for the config checks run before any job."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from snakevision.configuration import ConfigError, check
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "config.schema.yaml"
+DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def _merge(base: dict, override: dict) -> dict:
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def test_defaults_pass() -> None:
+    check(copy.deepcopy(DEFAULT), SCHEMA)
+
+
+def test_demo_profile_passes() -> None:
+    demo = yaml.safe_load((ROOT / "profiles" / "demo" / "demo.yaml").read_text())
+    check(_merge(copy.deepcopy(DEFAULT), demo), SCHEMA)
+
+
+def _set(path: str, value: object) -> Callable[[dict], None]:
+    def change(config: dict) -> None:
+        *parents, last = path.split(".")
+        for key in parents:
+            config = config[key]
+        config[last] = value
+
+    return change
+
+
+def _synthetic(config: dict) -> None:
+    config["dataset"]["source"] = "synthetic"
+    config["dataset"]["synthetic"]["images_per_breed"] = 2  # 74 images, 24 cats
+    config["split"]["classification"] = {"train": 10, "val": 5, "test": 5}
+
+
+def _num_val(value: int) -> Callable[[dict], None]:
+    def change(config: dict) -> None:
+        _synthetic(config)
+        config["split"]["segmentation"]["num_val"] = value
+
+    return change
+
+
+CASES = {
+    "unknown key": (
+        _set("dataset.sorce", "download"),
+        [
+            "dataset: ",
+            "'sorce' was unexpected",
+            "allowed keys: archives, download, source, synthetic",
+        ],
+    ),
+    "wrong type": (
+        _set("segmentation.train.epochs", "ten"),
+        ["segmentation.train.epochs: 'ten' is not of type 'integer'"],
+    ),
+    "enum": (
+        _set("dataset.source", "ftp"),
+        ["dataset.source: 'ftp' is not allowed; allowed values: ['download', 'synthetic']"],
+    ),
+    "negative count": (
+        _set("split.classification.val", -5),
+        ["split.classification.val: -5 is less than the minimum of 1"],
+    ),
+    "bad sha256": (
+        _set("dataset.archives.images.sha256", "ABC123"),
+        ["dataset.archives.images.sha256: 'ABC123' does not match", "64 lowercase hex digits"],
+    ),
+    "bad url scheme": (
+        _set("dataset.archives.annotations.url", "ftp://example.org/a.tar.gz"),
+        ["dataset.archives.annotations.url: 'ftp://", "(https://, http:// or file://)"],
+    ),
+    "bad enum in a list": (
+        _set("classification.models", ["convnet", "resnet"]),
+        ["classification.models.1: 'resnet' is not allowed", "['convnet', 'mini_xception']"],
+    ),
+    "min_side > max_side": (
+        _set("dataset.synthetic.min_side", 300),
+        [
+            "dataset.synthetic.min_side (300)",
+            "dataset.synthetic.max_side (260)",
+            "min_side <= max_side",
+        ],
+    ),
+    "num_val too large": (
+        _num_val(74),
+        ["split.segmentation.num_val (74)", "74 from dataset.synthetic.images_per_breed", "1..73"],
+    ),
+    "classification too large": (
+        _set("split.classification.train", 3000),
+        ["split.classification train+val+test (4300 per species)", "lower the counts"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_invalid_config_is_named(case: str) -> None:
+    change, expected = CASES[case]
+    config = copy.deepcopy(DEFAULT)
+    change(config)
+    with pytest.raises(ConfigError, match=r"invalid configuration \(1 problem\(s\)\)") as info:
+        check(config, SCHEMA)
+    for text in expected:
+        assert text in str(info.value)
+    assert config != DEFAULT  # the test changed a copy, not the defaults
+
+
+def test_every_problem_is_listed() -> None:
+    config = copy.deepcopy(DEFAULT)
+    config["keras_backend"] = "torch"
+    del config["overview"]
+    with pytest.raises(ConfigError, match=r"\(2 problem\(s\)\)") as info:
+        check(config, SCHEMA)
+    assert "keras_backend: 'torch'" in str(info.value)
+    assert "'overview' is a required property" in str(info.value)
+
+
+def test_synthetic_limits_pass_when_they_fit() -> None:
+    config = copy.deepcopy(DEFAULT)
+    _num_val(40)(config)
+    check(config, SCHEMA)

@@ -1,0 +1,182 @@
+"""Tests for indexing and splitting the (synthetic) Oxford-IIIT Pet files."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from snakevision import pets, synthetic
+
+COUNTS = {"train": 10, "val": 5, "test": 8}
+BREEDS = synthetic.CAT_BREEDS + synthetic.DOG_BREEDS
+STEMS = {f"{breed}_{n}" for breed in BREEDS for n in (1, 2, 3)}
+
+
+@pytest.fixture(scope="module")
+def index(dataset) -> pd.DataFrame:
+    return pets.build_index(dataset.images, dataset.trimaps, workers=2)
+
+
+def _copy(dataset, tmp_path: Path) -> tuple[Path, Path]:
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    shutil.copytree(dataset.images, images)
+    shutil.copytree(dataset.trimaps, trimaps)
+    return images, trimaps
+
+
+def _rows(index: pd.DataFrame, stem: str) -> pd.DataFrame:
+    return index[index.stem == stem]
+
+
+def _ok(index: pd.DataFrame) -> pd.DataFrame:
+    return index[index.status == "ok"]
+
+
+def test_quirks_get_their_status(index: pd.DataFrame) -> None:
+    expected = {"rgba_png": "PNG", "gif": "GIF", "unlisted": "JPEG"}
+    for stem, kind in synthetic.QUIRKS.items():
+        row = _rows(index, stem).iloc[0]
+        if kind == "corrupt_jpeg":
+            assert (row.status, row.format) == ("excluded", "JPEG")
+            assert row.reason.startswith("undecodable"), row.reason
+        else:
+            assert (row.status, row.format, row.reason) == ("ok", expected[kind], "")
+
+
+def test_every_other_pair_is_usable(index: pd.DataFrame) -> None:
+    ok = _ok(index)
+    assert set(ok.stem) == STEMS - {"beagle_1"} and ok.stem.is_unique
+    assert all(Path(r.image).stem == Path(r.trimap).stem == r.stem for r in ok.itertuples())
+    assert list(index.columns) == pets.INDEX_COLUMNS
+    assert list(index.stem) == sorted(index.stem)
+
+
+def test_non_images_are_listed(index: pd.DataFrame) -> None:
+    junk = index[index.reason == "not an image"]
+    mats = junk[junk.image.str.endswith(".mat")]
+    assert sorted(mats.stem) == ["Abyssinian_100", "Abyssinian_101", "Abyssinian_102"]
+    hidden = junk[junk.trimap.str.contains("/._", regex=False)]
+    assert len(hidden) > 0 and len(junk) == len(mats) + len(hidden)
+    assert all(Path(t).name == f"._{s}.png" for s, t in zip(hidden.stem, hidden.trimap))
+    assert set(junk.status) == {"excluded"}
+
+
+def test_breed_and_species(index: pd.DataFrame) -> None:
+    assert pets.breed_of("Egyptian_Mau_14") == "Egyptian_Mau"
+    assert pets.breed_of("basset_hound_3") == "basset_hound"
+    assert pets.breed_of("pug") == "pug"
+    assert pets.species_of("Egyptian_Mau") == "cat" and pets.species_of("basset_hound") == "dog"
+    ok = _ok(index)
+    assert set(ok.breed) == set(BREEDS)
+    assert all((r.species == "cat") == (r.breed in synthetic.CAT_BREEDS) for r in ok.itertuples())
+
+
+def test_missing_extra_and_bad_trimaps(dataset, tmp_path: Path) -> None:
+    images, trimaps = _copy(dataset, tmp_path)
+    (trimaps / "pug_2.png").unlink()
+    shutil.copy(trimaps / "pug_3.png", trimaps / "pug_9.png")
+    values = np.asarray(Image.open(trimaps / "boxer_2.png")).copy()
+    values[0, 0] = 7
+    Image.fromarray(values).save(trimaps / "boxer_2.png")
+    index = pets.build_index(images, trimaps)
+    reasons = dict(zip(index.stem, index.reason))
+    assert reasons["pug_2"] == "no trimap" and reasons["pug_9"] == "no image"
+    assert "values [1, 2, 3, 7]" in reasons["boxer_2"] and "1, 2, 3" in reasons["boxer_2"]
+    assert set(_ok(index).stem) == STEMS - {"beagle_1", "pug_2", "boxer_2"}
+
+
+def test_pairs_match_by_stem_not_position(dataset, tmp_path: Path) -> None:
+    images, trimaps = _copy(dataset, tmp_path)
+    (images / "Birman_2.jpg").unlink()
+    index = pets.build_index(images, trimaps)
+    assert "no image" in _rows(index, "Birman_2").reason.tolist()
+    ok = _ok(index)
+    # Pictures differ in size, so a shifted pairing would show up as size mismatches.
+    assert set(ok.stem) == STEMS - {"beagle_1", "Birman_2"}
+    assert all(Path(r.image).stem == Path(r.trimap).stem == r.stem for r in ok.itertuples())
+
+
+def test_no_usable_pair(dataset, tmp_path: Path) -> None:
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    images.mkdir()
+    trimaps.mkdir()
+    shutil.copy(dataset.images / "beagle_1.jpg", images)  # the corrupt one
+    shutil.copy(dataset.trimaps / "beagle_1.png", trimaps)
+    with pytest.raises(pets.DatasetError, match="no usable image/trimap pair.*undecodable"):
+        pets.build_index(images, trimaps)
+    with pytest.raises(pets.DatasetError, match="not a folder"):
+        pets.build_index(tmp_path / "nowhere", trimaps)
+
+
+def test_split_is_deterministic(index: pd.DataFrame) -> None:
+    first = pets.split(index, 1337, 20, COUNTS)
+    assert list(first.columns) == pets.SPLIT_COLUMNS
+    pd.testing.assert_frame_equal(first, pets.split(index, 1337, 20, COUNTS))
+    other = pets.split(index, 1338, 20, COUNTS)
+    for task in ("segmentation", "classification"):
+        assert first[first.task == task].stem.tolist() != other[other.task == task].stem.tolist()
+
+
+def test_segmentation_split(index: pd.DataFrame) -> None:
+    table = pets.split_segmentation(index, 1337, 20)
+    usable = set(_ok(index).stem)
+    train, val = (set(table[table.split == s].stem) for s in ("train", "val"))
+    assert (table.split == "val").sum() == 20 and len(table) == len(usable)
+    assert train | val == usable and not train & val
+    with pytest.raises(
+        pets.DatasetError, match=f"only {len(usable)} usable.*at most {len(usable) - 1}"
+    ):
+        pets.split_segmentation(index, 1337, len(usable))
+
+
+def test_segmentation_split_follows_the_book(dataset, index: pd.DataFrame) -> None:
+    usable = set(_ok(index).stem)
+    paths = sorted(
+        os.path.join(dataset.images, name)
+        for name in os.listdir(dataset.images)
+        if name.endswith(".jpg") and Path(name).stem in usable
+    )
+    random.Random(1337).shuffle(paths)
+    stems = [Path(p).stem for p in paths]
+    table = pets.split_segmentation(index, 1337, 20)
+    assert table[table.split == "train"].stem.tolist() == stems[:-20]
+    assert table[table.split == "val"].stem.tolist() == stems[-20:]
+
+
+def test_classification_split(index: pd.DataFrame) -> None:
+    table = pets.split_classification(index, 1337, COUNTS)
+    species = dict(zip(index.stem, index.species))
+    assert set(table.task) == {"classification"}
+    for name, n in COUNTS.items():
+        chosen = table[table.split == name].stem
+        assert sorted(species[s] for s in chosen) == ["cat"] * n + ["dog"] * n
+    assert table.stem.is_unique and set(table.stem) <= set(_ok(index).stem)
+
+
+def test_classification_split_too_large(index: pd.DataFrame) -> None:
+    ok = _ok(index)
+    cats, dogs = (int((ok.species == s).sum()) for s in ("cat", "dog"))
+    assert (cats, dogs) == (36, 74)
+    counts = {"train": 30, "val": 5, "test": 5}
+    with pytest.raises(pets.DatasetError) as info:
+        pets.split_classification(index, 1337, counts)
+    message = str(info.value)
+    assert "40 images per species" in message and f"{{'cat': {cats}, 'dog': {dogs}}}" in message
+
+
+def test_members_keep_split_order(index: pd.DataFrame) -> None:
+    table = pets.split(index, 1337, 20, COUNTS)
+    for task, name in [("segmentation", "val"), ("classification", "test")]:
+        chosen = table[(table.task == task) & (table.split == name)].stem.tolist()
+        rows = pets.members(index, table, task, name)
+        assert rows.stem.tolist() == chosen
+        assert all(Path(p).stem == s for p, s in zip(rows.image, rows.stem))
+    stale = pd.DataFrame({"stem": ["beagle_1"], "task": ["segmentation"], "split": ["val"]})
+    with pytest.raises(pets.DatasetError, match="beagle_1"):
+        pets.members(index, stale, "segmentation", "val")

@@ -1,0 +1,185 @@
+"""The whole workflow through the real snakemake CLI: the demo profile, reruns, the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from workflow import copy_workflow, planned_jobs, snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+DEMO = ["--profile", "profiles/demo"]
+CONTRACT = [
+    "results/data/index.csv",
+    "results/data/split.csv",
+    "results/data/overview.png",
+    *(
+        f"results/data/segmentation/{s}_{k}.npy"
+        for s in ("train", "val")
+        for k in ("images", "masks")
+    ),
+    *(
+        f"results/data/classification/{s}_{k}.npy"
+        for s in ("train", "val", "test")
+        for k in ("images", "labels")
+    ),
+    *(
+        f"results/segmentation/{f}"
+        for f in ("model.keras", "history.csv", "metrics.json", "loss.png", "masks.png")
+    ),
+    *(
+        f"results/classification/{m}/{f}"
+        for m in ("convnet", "mini_xception")
+        for f in ("model.keras", "history.csv", "metrics.json", "curves.png")
+    ),
+    *(
+        f"results/classification/summaries/{m}.txt"
+        for m in ("convnet", "mini_xception", "residual_demo", "projection_demo", "pooling_demo")
+    ),
+    "results/classification/comparison.csv",
+    "results/metrics.csv",
+]
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """The demo profile run once, end to end, in a fresh copy of the workflow."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("demo"))
+    snakemake(workdir, *DEMO)
+    return workdir
+
+
+def demo_config(workdir, name, override):
+    """Dry-run arguments: the demo profile's config plus an override file."""
+    path = write_config(workdir / name, override)
+    return [*DEMO, "--configfile", "profiles/demo/demo.yaml", str(path.name), "--dry-run"]
+
+
+def test_demo_produces_every_output_of_the_contract(demo):
+    missing = [p for p in CONTRACT if not (demo / p).is_file()]
+    assert not missing
+    for rule in ("train_segmentation", "index", "arrays_segmentation"):
+        assert list((demo / "logs").rglob(f"*{rule.split('_')[0]}*.log")), rule
+    assert list((demo / "benchmarks").rglob("*.tsv"))
+    # The resume state of training is removed after success.
+    assert not (demo / "results/segmentation/.train_state").exists()
+
+
+def test_demo_arrays_follow_the_split(demo):
+    split = pd.read_csv(demo / "results/data/split.csv")
+    index = pd.read_csv(demo / "results/data/index.csv", keep_default_na=False)
+    for task, size, names in (
+        ("segmentation", 64, ("train", "val")),
+        ("classification", 96, ("train", "val", "test")),
+    ):
+        for name in names:
+            images = np.load(demo / f"results/data/{task}/{name}_images.npy", mmap_mode="r")
+            rows = split[(split.task == task) & (split.split == name)]
+            assert images.shape == (len(rows), size, size, 3) and images.dtype == np.uint8
+    masks = np.load(demo / "results/data/segmentation/train_masks.npy")
+    assert set(np.unique(masks)) == {0, 1, 2}
+    labels = np.load(demo / "results/data/classification/test_labels.npy")
+    species = index.drop_duplicates("stem").set_index("stem").species
+    test = split[(split.task == "classification") & (split.split == "test")]
+    assert labels.tolist() == [0 if species[s] == "cat" else 1 for s in test.stem]
+    assert set(index.reason) >= {"", "not an image"}
+
+
+def test_demo_segmentation_beats_the_majority_class(demo):
+    metrics = json.loads((demo / "results/segmentation/metrics.json").read_text())
+    assert metrics["num_images"] == 96
+    baseline = metrics["majority_baseline"]["mean_iou"]
+    assert metrics["mean_iou"] > baseline + 0.1, metrics
+    assert metrics["iou"]["pet"] > 0.2, metrics
+    history = pd.read_csv(demo / "results/segmentation/history.csv")
+    assert history.epoch.tolist() == list(range(1, 7))
+    assert {
+        "loss",
+        "val_loss",
+        "val_pixel_accuracy",
+        "val_mean_iou",
+        "seconds",
+        "images_per_s",
+        "precision",
+    } <= set(history.columns)
+    assert (history.precision == "float32").all()
+
+
+def test_demo_classifiers_beat_chance(demo):
+    for model in ("convnet", "mini_xception"):
+        metrics = json.loads((demo / f"results/classification/{model}/metrics.json").read_text())
+        assert metrics["num_images"] == 120
+        # 0.5 is chance; with 120 test images, 0.62 is about 2.6 standard errors above it.
+        assert metrics["accuracy"] > 0.62, (model, metrics)
+    table = pd.read_csv(demo / "results/classification/comparison.csv")
+    assert table.model.tolist() == ["convnet", "mini_xception"]
+    assert table.book_accuracy.tolist() == [0.835, 0.908]
+    headline = pd.read_csv(demo / "results/metrics.csv")
+    assert {"segmentation", "classification"} == set(headline.task)
+
+
+def test_demo_figures_are_pictures(demo):
+    for figure in (
+        "data/overview.png",
+        "segmentation/loss.png",
+        "segmentation/masks.png",
+        "classification/convnet/curves.png",
+    ):
+        with Image.open(demo / "results" / figure) as image:
+            assert image.format == "PNG" and min(image.size) > 200
+
+
+def test_finished_run_has_nothing_left_to_do(demo):
+    result = snakemake(demo, *DEMO, "--dry-run")
+    assert planned_jobs(result.stdout) == {}, result.stdout[-2000:]
+
+
+def test_changing_a_plot_parameter_reruns_only_the_plot(demo):
+    args = demo_config(demo, "plot.yaml", {"segmentation": {"plot": {"num_images": 3, "seed": 1}}})
+    assert planned_jobs(snakemake(demo, *args).stdout) == {"plot_segmentation": 1, "all": 1}
+
+
+def test_changing_epochs_reruns_training_and_everything_after(demo):
+    args = demo_config(demo, "epochs.yaml", {"segmentation": {"train": {"epochs": 7}}})
+    jobs = planned_jobs(snakemake(demo, *args).stdout)
+    assert jobs == {
+        "train_segmentation": 1,
+        "evaluate_segmentation": 1,
+        "plot_segmentation": 1,
+        "metrics_table": 1,
+        "all": 1,
+    }
+
+
+def test_editing_plot_code_reruns_plots_not_training(demo):
+    code = demo / "scripts/snakevision/plots.py"
+    before = code.stat()
+    os.utime(code)
+    try:
+        jobs = planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout)
+    finally:
+        os.utime(code, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "train_segmentation" not in jobs and "train_classifier" not in jobs
+    assert {"plot_segmentation", "plot_classifier", "overview", "compare_classifiers"} <= set(jobs)
+
+
+def test_report_gathers_every_figure(demo):
+    snakemake(demo, *DEMO, "--report", "report.zip")
+    with zipfile.ZipFile(demo / "report.zip") as report:
+        names = "\n".join(report.namelist())
+    for figure in (
+        "overview.png",
+        "loss.png",
+        "masks.png",
+        "curves.png",
+        "comparison.png",
+        "metrics.json",
+        "convnet.txt",
+    ):
+        assert figure in names, figure
