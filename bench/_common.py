@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
+import logging
 import os
 import resource
 import subprocess
@@ -26,6 +26,11 @@ def add_child_args(parser: argparse.ArgumentParser) -> None:
     """Hidden flags with which a benchmark runs one variant of itself in a fresh process."""
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+
+
+def start_child() -> None:
+    """Log the library's progress (per-epoch lines) to the child's log file."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
 
 def add_data_args(parser: argparse.ArgumentParser) -> None:
@@ -70,36 +75,45 @@ def random_arrays(folder: Path, name: str, n: int, size: int, labels: str) -> No
     np.save(folder / f"{name}_{labels}.npy", values)
 
 
+def _memory(pid: int) -> tuple[int, int]:
+    """(resident, anonymous resident) bytes of a process, from /proc/PID/status (Linux)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        fields = dict(line.split(":", 1) for line in lines)
+        return tuple(int(fields[k].split()[0]) * 1024 for k in ("VmRSS", "RssAnon"))
+    except (OSError, KeyError):  # gone, or a zombie without memory lines
+        return 0, 0
+
+
 def run_child(script: str, args: Sequence[str], result: Path, env: dict | None = None) -> dict:
     """Run `script --child ...` in a fresh process; return its result plus peak memory.
 
-    Peak memory is sampled every 50 ms as the sum of RSS over the child and all its
-    descendants (pool workers included); shared pages count once per process, so for
-    several processes it is an upper bound. The child adds its own exact ru_maxrss.
+    Peak memory is sampled every 50 ms as the sum over the child and all its descendants
+    (pool workers included) of resident memory, and of its anonymous part (not file pages
+    such as memory-mapped .npy files, which the kernel can drop). Shared pages count once
+    per process, so for several processes the sum is an upper bound.
     """
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     log = result.with_suffix(".log")
     command = [sys.executable, script, *args, "--result", str(result)]
-    peak = 0
+    peak, peak_anon = 0, 0
     with open(log, "w") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         root = psutil.Process(proc.pid)
         while proc.poll() is None:
-            total = 0
             try:
-                procs = [root, *root.children(recursive=True)]
+                pids = [proc.pid, *(p.pid for p in root.children(recursive=True))]
             except psutil.NoSuchProcess:
-                procs = []
-            for p in procs:
-                with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
-            peak = max(peak, total)
+                pids = []
+            sizes = [_memory(pid) for pid in pids]
+            peak = max(peak, sum(r for r, _ in sizes))
+            peak_anon = max(peak_anon, sum(a for _, a in sizes))
             time.sleep(0.05)
     if proc.returncode:
         tail = "".join(log.read_text().splitlines(keepends=True)[-30:])
         sys.exit(f"{' '.join(command)} failed ({proc.returncode}):\n{tail}")
     values = json.loads(result.read_text())
-    values["tree_rss_mb"] = peak / MB
+    values.update(tree_rss_mb=peak / MB, tree_anon_mb=peak_anon / MB)
     return values
 
 

@@ -27,6 +27,7 @@ COLUMNS = [
     ("maxrss_mb", "peak RSS main MB", ".0f"),
     ("worker_maxrss_mb", "peak RSS 1 worker MB", ".0f"),
     ("tree_rss_mb", "peak RSS tree MB", ".0f"),
+    ("tree_anon_mb", "peak anon tree MB", ".0f"),
     ("output_mb", "arrays MB", ".0f"),
 ]
 
@@ -93,6 +94,7 @@ def main() -> None:
     common.add_child_args(parser)
     args = parser.parse_args()
     if args.child:
+        common.start_child()
         return child(args)
     with tempfile.TemporaryDirectory(prefix="bench_arrays_") as tmp:
         work = Path(tmp)

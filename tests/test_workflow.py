@@ -76,7 +76,7 @@ def test_demo_arrays_follow_the_split(demo):
     index = pd.read_csv(demo / "results/data/index.csv", keep_default_na=False)
     for task, size, names in (
         ("segmentation", 64, ("train", "val")),
-        ("classification", 96, ("train", "val", "test")),
+        ("classification", 80, ("train", "val", "test")),
     ):
         for name in names:
             images = np.load(demo / f"results/data/{task}/{name}_images.npy", mmap_mode="r")

@@ -37,6 +37,7 @@ class Settings:
     learning_rate: float = 1e-3
     seed: int = 1337
     precision: str = "auto"
+    steps_per_execution: int = 1
 
     @classmethod
     def from_params(cls, params: Any) -> Settings:
@@ -189,7 +190,12 @@ def fit(
         policy,
     )
     optimizer = OPTIMIZERS[settings.optimizer](learning_rate=settings.learning_rate)
-    model.compile(optimizer=optimizer, loss=task.loss, metrics=task.metrics())
+    model.compile(
+        optimizer=optimizer,
+        loss=task.loss,
+        metrics=task.metrics(),
+        steps_per_execution=settings.steps_per_execution,
+    )
     history = EpochLog(state_dir / "history.csv", len(train[0]), policy)
     best = state_dir / "best.keras"
     # Order matters when a job is killed between callbacks: the history row and the best model
@@ -204,7 +210,8 @@ def fit(
         ),
         keras.callbacks.BackupAndRestore(str(state_dir / "backup")),
     ]
-    batches = dict(batch_size=settings.batch_size, label_dtype=task.label_dtype)
+    # Two reader threads keep the next batches ready while the device computes.
+    batches = dict(batch_size=settings.batch_size, label_dtype=task.label_dtype, workers=2)
     model.fit(
         Batches(*train, shuffle=True, seed=settings.seed, **batches),
         validation_data=Batches(*val, **batches),

@@ -1,0 +1,164 @@
+"""Training speed of the cats-vs-dogs models (convnet, mini Xception) through training.fit.
+
+Random uint8 images and labels in memory-mapped .npy files, as the workflow stores them; one
+fresh process per model, batch size and precision. With --plain, each model also trains the
+plain-Keras way (float32 arrays in memory, compile/fit) for a side-by-side baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import _common as common
+import numpy as np
+
+COLUMNS = [
+    ("model", "model", "s"),
+    ("variant", "variant", "s"),
+    ("policy", "precision", "s"),
+    ("batch", "batch", "d"),
+    ("n", "train images", "d"),
+    ("first_s", "epoch 1 s", ".1f"),
+    ("rate", "images/s (epochs 2+)", ".1f"),
+    ("best", "best epoch images/s", ".1f"),
+    ("overall", "images/s overall", ".1f"),
+    ("maxrss_mb", "peak RSS MB", ".0f"),
+    ("tree_anon_mb", "peak anon tree MB", ".0f"),
+]
+DATA = ("train_images", "train_labels", "val_images", "val_labels")
+
+
+def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict:
+    """The workflow's rule train_classifier, thread limits included."""
+    from snakevision import job
+
+    job.limit_threads(os.cpu_count() or 1)
+    from snakevision import training
+    from snakevision.models import classification
+
+    load = {k: training.load_array(v) for k, v in data.items()}
+    settings = training.Settings(args.epochs, args.batch, precision=args.policy)
+    build = classification.BUILDERS[args.model]
+    start = time.perf_counter()
+    history = training.fit(
+        lambda: build(args.image_size, seed=settings.seed),
+        training.CLASSIFICATION,
+        settings,
+        train=(load["train_images"], load["train_labels"]),
+        val=(load["val_images"], load["val_labels"]),
+        model_path=out / "model.keras",
+        history_path=out / "history.csv",
+        state_dir=out / "state",
+    )
+    wall = time.perf_counter() - start
+    seconds = (len(load["train_images"]) / history.images_per_s).tolist()
+    return dict(seconds=seconds, wall=wall, policy=history.precision[0])
+
+
+def plain(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict:
+    """Plain Keras: float32 arrays in memory, compile, fit, best checkpoint."""
+    import keras
+    from snakevision.models import classification
+
+    keras.utils.set_random_seed(1337)
+    x, vx = (np.load(data[k]).astype("float32") for k in ("train_images", "val_images"))
+    y, vy = (np.load(data[k]).astype("float32") for k in ("train_labels", "val_labels"))
+    model = classification.BUILDERS[args.model](args.image_size)
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+    timer = common.epoch_timer()
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(str(out / "best.keras"), save_best_only=True),
+        timer,
+    ]
+    start = time.perf_counter()
+    model.fit(
+        x,
+        y,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        validation_data=(vx, vy),
+        callbacks=callbacks,
+        verbose=0,
+    )
+    return dict(seconds=timer.seconds, wall=time.perf_counter() - start, policy="float32")
+
+
+def child(args: argparse.Namespace) -> None:
+    """Train one model one way and write its speed."""
+    data = {k: args.data / f"{k}.npy" for k in DATA}
+    out = args.data / f"out_{args.result.stem}"
+    run = pipeline(args, data, out) if args.child == "pipeline" else plain(args, data, out)
+    n, seconds = len(np.load(data["train_images"], mmap_mode="r")), run["seconds"]
+    common.finish(
+        args.result,
+        model=args.model,
+        variant=args.child,
+        policy=run["policy"],
+        batch=args.batch,
+        n=n,
+        first_s=seconds[0],
+        rate=common.steady(seconds, n),
+        best=n / min(seconds[1:] or seconds),
+        overall=n * len(seconds) / run["wall"],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--models", nargs="+", default=["convnet", "mini_xception"], help="one run each"
+    )
+    parser.add_argument("--image-size", type=int, default=180, help="the book: 180")
+    parser.add_argument("--num-images", type=int, default=2000, help="training images")
+    parser.add_argument("--num-val", type=int, default=256, help="validation images")
+    parser.add_argument("--epochs", type=int, default=4, help="at least 2: epoch 1 compiles")
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[32], help="one run each")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["auto"],
+        choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+        help="pipeline runs, one per policy",
+    )
+    parser.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax"])
+    parser.add_argument("--plain", action="store_true", help="also train the plain-Keras way")
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--policy", help=argparse.SUPPRESS)
+    common.add_child_args(parser)
+    args = parser.parse_args()
+    if args.child:
+        common.start_child()
+        return child(args)
+    env = {"KERAS_BACKEND": args.backend}
+    with tempfile.TemporaryDirectory(prefix="bench_classification_") as tmp:
+        work = Path(tmp)
+        common.random_arrays(work, "train", args.num_images, args.image_size, "labels")
+        common.random_arrays(work, "val", args.num_val, args.image_size, "labels")
+        print(
+            f"{args.num_images} train / {args.num_val} val random images, {args.image_size}px, "
+            f"{args.epochs} epochs, backend {args.backend}",
+            flush=True,
+        )
+        runs = [("pipeline", p) for p in args.precision]
+        runs += [("plain", "float32")] if args.plain else []
+        rows = []
+        for model in args.models:
+            for batch in args.batch_size:
+                for variant, policy in runs:
+                    flags = ["--child", variant, "--data", work, "--model", model]
+                    flags += ["--batch", batch, "--policy", policy, "--epochs", args.epochs]
+                    flags += ["--image-size", args.image_size]
+                    result = work / f"{model}_{variant}_{policy}_{batch}.json"
+                    rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
+                    print(f"done: {model} {variant} {policy} batch {batch}", flush=True)
+        print(common.table(rows, COLUMNS))
+
+
+if __name__ == "__main__":
+    main()

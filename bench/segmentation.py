@@ -1,0 +1,191 @@
+"""Training the book's segmentation model: the pipeline's training.fit against the notebook's fit.
+
+pipeline: snakevision.training.fit on uint8 arrays memory-mapped from .npy files, with its
+precision policy, checkpoints and resume state. notebook: the book's code, float32 images and
+uint8 targets in memory, compile(rmsprop, sparse_categorical_crossentropy), fit with its
+best-only ModelCheckpoint. Each run is a fresh process; both are scored the same way, by
+snakevision.evaluation.segmentation of the best (lowest val_loss) model on the validation arrays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import _common as common
+import numpy as np
+
+COLUMNS = [
+    ("variant", "variant", "s"),
+    ("policy", "precision", "s"),
+    ("batch", "batch", "d"),
+    ("n", "train images", "d"),
+    ("first_s", "epoch 1 s", ".1f"),
+    ("rate", "images/s (epochs 2+)", ".1f"),
+    ("speedup", "x notebook", ".2f"),
+    ("best", "best epoch images/s", ".1f"),
+    ("overall", "images/s overall", ".1f"),
+    ("iou", "val mean IoU", ".3f"),
+    ("maxrss_mb", "peak RSS MB", ".0f"),
+    ("tree_rss_mb", "peak RSS tree MB", ".0f"),
+    ("tree_anon_mb", "peak anon tree MB", ".0f"),
+]
+DATA = ("train_images", "train_masks", "val_images", "val_masks")
+
+
+def prepare(args: argparse.Namespace, work: Path) -> None:
+    """Write the uint8 train/val arrays: synthetic (or real) pets, or random noise."""
+    n, nv, size = args.num_images, args.num_val, args.image_size
+    if args.random:
+        common.random_arrays(work, "train", n, size, "masks")
+        common.random_arrays(work, "val", nv, size, "masks")
+        return
+    from snakevision import arrays
+
+    pairs = common.pet_pairs(args, work, math.ceil((n + nv) / 37) + 1)
+    if len(pairs) < n + nv:
+        raise SystemExit(f"only {len(pairs)} usable pairs for {n} + {nv} images")
+    # The book shuffles with random.Random(1337); any fixed order serves a benchmark.
+    order = np.random.default_rng(1337).permutation(len(pairs))
+    train, val = [pairs[i] for i in order[:n]], [pairs[i] for i in order[n : n + nv]]
+    for name, rows in (("train", train), ("val", val)):
+        images, trimaps = zip(*rows)
+        arrays.write_stack(images, work / f"{name}_images.npy", "image", size, os.cpu_count())
+        arrays.write_stack(trimaps, work / f"{name}_masks.npy", "mask", size, os.cpu_count())
+
+
+def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict:
+    """The workflow's rule train_segmentation, thread limits included."""
+    from snakevision import job
+
+    job.limit_threads(os.cpu_count() or 1)  # what `threads: workflow.cores` gives the rule
+    from snakevision import training
+    from snakevision.models import segmentation
+
+    load = {k: training.load_array(v) for k, v in data.items()}
+    start = time.perf_counter()
+    history = training.fit(
+        lambda: segmentation.build(args.image_size),
+        training.SEGMENTATION,
+        training.Settings(args.epochs, args.batch, precision=args.policy),
+        train=(load["train_images"], load["train_masks"]),
+        val=(load["val_images"], load["val_masks"]),
+        model_path=out / "model.keras",
+        history_path=out / "history.csv",
+        state_dir=out / "state",
+    )
+    wall = time.perf_counter() - start
+    seconds = (len(load["train_images"]) / history.images_per_s).tolist()
+    return dict(seconds=seconds, wall=wall, policy=history.precision[0], model=out / "model.keras")
+
+
+def notebook(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict:
+    """The book's notebook: float32 arrays in memory and a plain compile/fit."""
+    import keras
+    from snakevision.models import segmentation
+
+    keras.utils.set_random_seed(1337)
+    x, vx = (np.load(data[k]).astype("float32") for k in ("train_images", "val_images"))
+    y, vy = (np.load(data[k]) for k in ("train_masks", "val_masks"))
+    model = segmentation.build(args.image_size)
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
+    timer = common.epoch_timer()
+    best = out / "oxford_segmentation.keras"
+    callbacks = [keras.callbacks.ModelCheckpoint(str(best), save_best_only=True), timer]
+    start = time.perf_counter()
+    model.fit(
+        x,
+        y,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        validation_data=(vx, vy),
+        callbacks=callbacks,
+        verbose=0,
+    )
+    wall = time.perf_counter() - start
+    return dict(seconds=timer.seconds, wall=wall, policy="float32", model=best)
+
+
+def child(args: argparse.Namespace) -> None:
+    """Train one variant, score its best model on the validation arrays, write the result."""
+    data = {k: args.data / f"{k}.npy" for k in DATA}
+    out = args.data / f"out_{args.result.stem}"
+    run = pipeline(args, data, out) if args.child == "pipeline" else notebook(args, data, out)
+    import keras
+    from snakevision import evaluation
+
+    model = keras.models.load_model(run["model"])
+    val = [np.load(data[k], mmap_mode="r") for k in ("val_images", "val_masks")]
+    scores = evaluation.segmentation(model, *val, args.batch)
+    n, seconds = len(np.load(data["train_images"], mmap_mode="r")), run["seconds"]
+    common.finish(
+        args.result,
+        variant=args.child,
+        policy=run["policy"],
+        batch=args.batch,
+        n=n,
+        first_s=seconds[0],
+        rate=common.steady(seconds, n),
+        best=n / min(seconds[1:] or seconds),
+        overall=n * len(seconds) / run["wall"],
+        iou=scores["mean_iou"],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--image-size", type=int, default=200, help="the book: 200")
+    parser.add_argument("--num-images", type=int, default=1024, help="training images")
+    parser.add_argument("--num-val", type=int, default=256, help="validation images")
+    parser.add_argument("--epochs", type=int, default=5, help="at least 2: epoch 1 compiles")
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[64], help="one run each")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["auto"],
+        choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+        help="pipeline runs, one per policy",
+    )
+    parser.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax"])
+    parser.add_argument("--no-notebook", action="store_true", help="skip the notebook runs")
+    parser.add_argument("--random", action="store_true", help="random uint8 data (no IoU meaning)")
+    common.add_data_args(parser)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--policy", help=argparse.SUPPRESS)
+    common.add_child_args(parser)
+    args = parser.parse_args()
+    if args.child:
+        common.start_child()
+        return child(args)
+    env = {"KERAS_BACKEND": args.backend}
+    with tempfile.TemporaryDirectory(prefix="bench_segmentation_") as tmp:
+        work = Path(tmp)
+        prepare(args, work)
+        print(
+            f"{args.num_images} train / {args.num_val} val images, {args.image_size}px, "
+            f"{args.epochs} epochs, backend {args.backend}",
+            flush=True,
+        )
+        runs = [("pipeline", p) for p in args.precision]
+        runs += [] if args.no_notebook else [("notebook", "float32")]
+        rows = []
+        for batch in args.batch_size:
+            for variant, policy in runs:
+                flags = ["--child", variant, "--data", work, "--batch", batch, "--policy", policy]
+                flags += ["--image-size", args.image_size, "--epochs", args.epochs]
+                result = work / f"{variant}_{policy}_{batch}.json"
+                rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
+                print(f"done: {variant} {policy} batch {batch}", flush=True)
+        base = {r["batch"]: r["rate"] for r in rows if r["variant"] == "notebook"}
+        for r in rows:
+            r["speedup"] = r["rate"] / base[r["batch"]] if r["batch"] in base else None
+        print(common.table(rows, COLUMNS))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""The shared training machinery: batches, precision, resumable fit, evaluation, backends."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from snakevision import evaluation, precision, training
+from snakevision.metrics import confusion_matrix, segmentation_metrics
+from snakevision.models import segmentation
+
+SIZE = 32
+
+
+def tiny_data(n=24, seed=0):
+    """Images whose masks are learnable: bright squares are the pet."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 60, (n, SIZE, SIZE, 3), dtype=np.uint8)
+    masks = np.ones((n, SIZE, SIZE, 1), dtype=np.uint8)
+    for i in range(n):
+        y, x = rng.integers(2, SIZE // 2, 2)
+        images[i, y : y + 12, x : x + 12] += 180
+        masks[i, y : y + 12, x : x + 12] = 0
+        masks[i, y - 1 : y + 13, x - 1 : x + 13][masks[i, y - 1 : y + 13, x - 1 : x + 13] == 1] = 2
+    return images, masks
+
+
+def test_batches_cover_every_row_once_per_epoch_in_a_seeded_order():
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1).repeat(2, axis=1)
+    labels = np.arange(10, dtype=np.uint8)
+    batches = training.Batches(images, labels, 4, shuffle=True, seed=3, label_dtype="float32")
+    assert len(batches) == 3
+    seen = [batches[i] for i in range(len(batches))]
+    assert [len(x) for x, _ in seen] == [4, 4, 2]
+    rows = np.concatenate([x[:, 0, 0, 0] for x, _ in seen])
+    assert sorted(rows.tolist()) == list(range(10))
+    assert all(x.dtype == np.uint8 and y.dtype == np.float32 for x, y in seen)
+    assert all((x[:, 0, 0, 0] == y).all() for x, y in seen)  # images and labels stay paired
+    again = training.Batches(images, labels, 4, shuffle=True, seed=3)
+    assert np.array_equal(again[0][0], seen[0][0])
+    batches.on_epoch_end()
+    assert sorted(np.concatenate([batches[i][1] for i in range(3)]).tolist()) == list(range(10))
+    ordered = training.Batches(images, None, 4)
+    assert ordered[0][:, 0, 0, 0].tolist() == [0, 1, 2, 3]
+
+
+def test_batches_refuse_mismatched_labels():
+    with pytest.raises(ValueError, match="10 images but 9 labels"):
+        training.Batches(np.zeros((10, 2, 2, 3), np.uint8), np.zeros(9, np.uint8), 4)
+
+
+def test_settings_take_only_training_keys():
+    settings = training.Settings.from_params({"epochs": 3, "batch_size": 8, "plot": 1})
+    assert settings.epochs == 3 and settings.batch_size == 8 and settings.optimizer == "rmsprop"
+
+
+def test_precision_auto_follows_the_hardware(tmp_path):
+    fake = tmp_path / "cpuinfo"
+    fake.write_text("processor : 0\nflags : fpu avx512f amx_bf16 amx_tile\n")
+    assert {"amx_bf16", "avx512f"} <= precision.cpu_flags(fake)
+    assert precision.cpu_flags(tmp_path / "missing") == set()
+    fast, why = precision.fast_bf16()
+    assert precision.choose("auto") == ("mixed_bfloat16" if fast else "float32"), why
+    if not precision._gpu_capabilities():
+        has = bool(precision.cpu_flags() & precision.CPU_BF16_FLAGS)
+        assert fast == has
+    assert precision.choose("float32") == "float32"
+    with pytest.raises(ValueError, match="precision 'half'"):
+        precision.choose("half")
+
+
+def test_epoch_log_drops_rows_past_the_resumed_epoch(tmp_path):
+    path = tmp_path / "history.csv"
+    pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.9, 0.5, 0.7]}).to_csv(path, index=False)
+    log = training.EpochLog(path, num_images=10, policy="float32")
+    assert log.best_val_loss() == 0.5
+    log.set_params({"epochs": 5})
+    log.on_epoch_begin(2)  # the backup had two finished epochs: epoch 3 is redone
+    assert [r["epoch"] for r in log.rows] == [1, 2]
+
+
+class Interrupt(Exception):
+    """Stands for a killed job."""
+
+
+class FailingImages:
+    """Training images that fail when read the `fail_at`-th time, as a killed job stops."""
+
+    def __init__(self, images, fail_at):
+        self.images, self.reads, self.fail_at = images, 0, fail_at
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, rows):
+        self.reads += 1
+        if self.reads == self.fail_at:
+            raise Interrupt
+        return self.images[rows]
+
+
+def test_fit_resumes_from_the_last_finished_epoch(tmp_path, caplog):
+    images, masks = tiny_data()
+    settings = training.Settings(epochs=4, batch_size=8, precision="float32", optimizer="adam")
+    paths = dict(
+        model_path=tmp_path / "model.keras",
+        history_path=tmp_path / "history.csv",
+        state_dir=tmp_path / "state",
+    )
+    build = lambda: segmentation.build(SIZE, 3)  # noqa: E731
+    # 3 batches per epoch (reader threads read ahead): the 10th read falls after epoch 1.
+    with pytest.raises(Exception, match="Interrupt"):  # TensorFlow wraps what the data raised
+        training.fit(
+            build,
+            training.SEGMENTATION,
+            settings,
+            (FailingImages(images, 10), masks),
+            (images[:8], masks[:8]),
+            **paths,
+        )
+    first = pd.read_csv(tmp_path / "state/history.csv")
+    done = len(first)
+    assert 1 <= done < 4 and first.epoch.tolist() == list(range(1, done + 1))
+    assert not paths["model_path"].exists()
+
+    with caplog.at_level(logging.INFO):
+        history = training.fit(
+            build,
+            training.SEGMENTATION,
+            settings,
+            (images, masks),
+            (images[:8], masks[:8]),
+            **paths,
+        )
+    assert f"resuming from epoch {done + 1} of 4" in caplog.text
+    assert history.epoch.tolist() == [1, 2, 3, 4]
+    pd.testing.assert_frame_equal(history.iloc[:done], first)
+    assert {"val_mean_iou", "val_pixel_accuracy", "images_per_s", "seconds"} <= set(history.columns)
+    assert (history.precision == "float32").all()
+    assert not paths["state_dir"].exists()
+    saved = pd.read_csv(paths["history_path"])
+    assert saved.epoch.tolist() == [1, 2, 3, 4]
+    model = keras.models.load_model(paths["model_path"])
+    assert model.output_shape == (None, SIZE, SIZE, 3)
+
+
+def test_segmentation_evaluation_accumulates_over_uneven_batches():
+    images, masks = tiny_data(n=11, seed=1)
+    keras.utils.set_random_seed(0)
+    model = segmentation.build(SIZE, 3)
+    direct = model.predict(images, verbose=0).argmax(-1)
+    expected = confusion_matrix(masks[..., 0], direct, 3)
+    metrics = evaluation.segmentation(model, images, masks, batch_size=4)
+    assert metrics["confusion_matrix"] == expected.tolist()
+    assert metrics["num_images"] == 11
+    assert metrics["mean_iou"] == pytest.approx(segmentation_metrics(expected)["mean_iou"])
+    json.dumps(metrics)  # plain Python values only
+
+
+JAX_SCRIPT = """
+import sys, numpy as np, keras
+sys.path.insert(0, "scripts")
+from snakevision import training
+from snakevision.models import segmentation
+assert keras.backend.backend() == "jax"
+rng = np.random.default_rng(0)
+x = rng.integers(0, 255, (16, 32, 32, 3), dtype=np.uint8)
+y = rng.integers(0, 3, (16, 32, 32, 1), dtype=np.uint8)
+s = training.Settings(epochs=2, batch_size=8, precision="float32")
+out = sys.argv[1]
+h = training.fit(lambda: segmentation.build(32, 3), training.SEGMENTATION, s, (x, y), (x, y),
+                 out + "/model.keras", out + "/history.csv", out + "/state")
+print("epochs", h.epoch.tolist())
+"""
+
+
+def test_the_same_training_code_runs_on_jax(tmp_path):
+    pytest.importorskip("jax")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT, str(tmp_path)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "epochs [1, 2]" in result.stdout
+    assert (tmp_path / "model.keras").exists()
