@@ -124,6 +124,12 @@ def finish(result: Path, **values: object) -> None:
     result.write_text(json.dumps(values))
 
 
+def cpu_seconds() -> float:
+    """User plus system CPU time of this process and its finished children so far."""
+    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def rss_mb() -> float:
     """This process's resident memory now."""
     return psutil.Process().memory_info().rss / MB

@@ -23,6 +23,7 @@ COLUMNS = [
     ("seconds", "seconds", ".1f"),
     ("rate", "images/s", ".0f"),
     ("speedup", "x book", ".2f"),
+    ("cpu_ms", "CPU ms/image", ".2f"),
     ("before_mb", "RSS before MB", ".0f"),
     ("maxrss_mb", "peak RSS main MB", ".0f"),
     ("worker_maxrss_mb", "peak RSS 1 worker MB", ".0f"),
@@ -61,19 +62,21 @@ def child(args: argparse.Namespace) -> None:
     if args.child == "book":
         import keras  # noqa: F401 - the notebook imports Keras before its loop
 
-    before = common.rss_mb()
+    before, cpu = common.rss_mb(), common.cpu_seconds()
     start = time.perf_counter()
     if args.child == "book":
         output = book(pairs, args.size)
     else:
         output = ours(pairs, args.size, args.workers, args.out)
     seconds = time.perf_counter() - start
+    cpu = common.cpu_seconds() - cpu
     common.finish(
         args.result,
         variant=args.child,
         n=len(pairs),
         seconds=seconds,
         rate=len(pairs) / seconds,
+        cpu_ms=1000 * cpu / len(pairs),
         before_mb=before,
         output_mb=output,
     )

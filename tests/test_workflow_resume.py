@@ -33,7 +33,7 @@ TINY = {
 def test_killed_training_resumes_at_the_last_finished_epoch(tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
     write_config(workdir / "tiny.yaml", TINY)
-    args = ["--cores", "2", "--configfile", "tiny.yaml"]
+    args = ["--cores", "2", "--configfile=tiny.yaml"]
     snakemake(workdir, *args, "results/data/segmentation/val_masks.npy")
 
     state = workdir / "results/segmentation/.train_state/history.csv"

@@ -1,0 +1,113 @@
+"""The real download rule through snakemake, against archives served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+from workflow import copy_workflow, snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+SPLIT = {"segmentation": {"num_val": 10}, "classification": {"train": 5, "val": 3, "test": 3}}
+
+
+def download_config(server, dataset, sha256=None):
+    """Config for source download, pointing at the server's copy of the synthetic archives."""
+    archives = {}
+    for name, path in (("images", dataset.images_tar), ("annotations", dataset.annotations_tar)):
+        data = path.read_bytes()
+        server.files[f"/pets/{name}.tar.gz"] = data
+        archives[name] = {
+            "url": server.url(f"/pets/{name}.tar.gz"),
+            "sha256": (sha256 or {}).get(name, hashlib.sha256(data).hexdigest()),
+            "size": len(data),
+        }
+    return {
+        "dataset": {
+            "source": "download",
+            "archives": archives,
+            "download": {"retries": 3, "backoff_seconds": 0.1, "timeout_seconds": 10},
+        },
+        "split": SPLIT,
+    }
+
+
+def archive_requests(server):
+    return [path for path, _ in server.requests if path.endswith(".tar.gz")]
+
+
+def test_download_survives_a_dropped_connection_and_is_never_fetched_twice(
+    tmp_path, http_server, dataset
+):
+    workdir = copy_workflow(tmp_path / "wf")
+    config = download_config(http_server, dataset)
+    write_config(workdir / "net.yaml", config)
+    http_server.drop_after, http_server.drop_times = 4096, 1  # the first request breaks off
+    snakemake(workdir, "--cores", "2", "--configfile=net.yaml", "results/data/split.csv")
+
+    for name in ("images", "annotations"):
+        archive = workdir / f"resources/downloads/{name}.tar.gz"
+        assert archive.read_bytes() == http_server.files[f"/pets/{name}.tar.gz"]
+        assert not archive.with_name(archive.name + ".part").exists()
+    assert len(archive_requests(http_server)) == 3  # one retry, resumed with a Range request
+    assert any("Range" in headers for _, headers in http_server.requests)
+    logs = "".join(p.read_text() for p in (workdir / "logs/data").glob("download_*.log"))
+    assert "attempt 1 failed" in logs and "verified and saved" in logs
+    index = pd.read_csv(workdir / "results/data/index.csv", keep_default_na=False)
+    assert (index.status == "ok").sum() == 37 * 3 - 1  # every pair but the corrupt JPEG
+
+    # A mirror url changes the rule's params, so it reruns, but the valid archive stays.
+    http_server.requests.clear()
+    for name in ("images", "annotations"):
+        mirror = f"/mirror/{name}.tar.gz"
+        http_server.files[mirror] = http_server.files[f"/pets/{name}.tar.gz"]
+        config["dataset"]["archives"][name]["url"] = http_server.url(mirror)
+    write_config(workdir / "net.yaml", config)
+    snakemake(workdir, "--cores", "2", "--configfile=net.yaml", "results/data/split.csv")
+    assert archive_requests(http_server) == []
+    assert "already present and valid" in (workdir / "logs/data/download_images.log").read_text()
+
+
+def test_a_wrong_checksum_fails_the_job_and_leaves_no_archive(tmp_path, http_server, dataset):
+    workdir = copy_workflow(tmp_path / "wf")
+    wrong = "0" * 64
+    write_config(
+        workdir / "net.yaml", download_config(http_server, dataset, {"annotations": wrong})
+    )
+    result = snakemake(
+        workdir,
+        "--cores",
+        "1",
+        "--configfile=net.yaml",
+        "resources/downloads/annotations.tar.gz",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert (workdir / "logs/data/download_annotations.log").exists(), result.stderr[-3000:]
+    log = (workdir / "logs/data/download_annotations.log").read_text()
+    actual = hashlib.sha256(dataset.annotations_tar.read_bytes()).hexdigest()
+    assert f"expected {wrong}, actual {actual}" in log
+    downloads = workdir / "resources/downloads"
+    assert not downloads.exists() or list(downloads.iterdir()) == []
+
+
+def test_an_unreachable_server_says_how_to_download_by_hand(tmp_path, http_server, dataset):
+    workdir = copy_workflow(tmp_path / "wf")
+    config = download_config(http_server, dataset)
+    http_server.status["/pets/images.tar.gz"] = 503
+    write_config(workdir / "net.yaml", config)
+    result = snakemake(
+        workdir,
+        "--cores",
+        "1",
+        "--configfile=net.yaml",
+        "resources/downloads/images.tar.gz",
+        check=False,
+    )
+    assert result.returncode != 0
+    log = (workdir / "logs/data/download_images.log").read_text()
+    assert "after 3 attempt(s)" in log and config["dataset"]["archives"]["images"]["url"] in log
+    assert "Download it by hand" in log and "sha256sum" in log
+    assert len(archive_requests(http_server)) == 3
