@@ -135,32 +135,59 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / MB
 
 
-def steady(seconds: Sequence[float], n: int) -> float:
-    """Images per second over the epochs after the first (which includes compilation)."""
-    rest = seconds[1:] or seconds
-    return n * len(rest) / sum(rest)
-
-
 def epoch_timer():
-    """A Keras callback collecting each epoch's training seconds, validation excluded."""
+    """A Keras callback collecting each epoch's training wall and CPU seconds (no validation).
+
+    CPU seconds (all threads of the process) barely change when other jobs share the machine,
+    so they show a variant's cost where wall times are noisy.
+    """
     import keras
 
     class Timer(keras.callbacks.Callback):
         def __init__(self) -> None:
             super().__init__()
             self.seconds: list[float] = []
+            self.cpu: list[float] = []
 
         def on_epoch_begin(self, epoch, logs=None) -> None:
             self.start = self.stop = time.perf_counter()
+            self.cpu_start = self.cpu_stop = time.process_time()
 
         def on_test_begin(self, logs=None) -> None:
-            self.stop = time.perf_counter()
+            self.stop, self.cpu_stop = time.perf_counter(), time.process_time()
 
         def on_epoch_end(self, epoch, logs=None) -> None:
-            stop = self.stop if self.stop > self.start else time.perf_counter()
-            self.seconds.append(stop - self.start)
+            if self.stop == self.start:  # no validation this epoch
+                self.stop, self.cpu_stop = time.perf_counter(), time.process_time()
+            self.seconds.append(self.stop - self.start)
+            self.cpu.append(self.cpu_stop - self.cpu_start)
 
     return Timer()
+
+
+def time_every_fit(timer) -> None:
+    """Add timer to the callbacks of every Model.fit, so code we do not own is timed alike."""
+    import keras
+
+    fit = keras.Model.fit
+
+    def timed(self, *args, callbacks=None, **kwargs):
+        return fit(self, *args, callbacks=[*(callbacks or []), timer], **kwargs)
+
+    keras.Model.fit = timed
+
+
+def speeds(timer, n: int, wall: float) -> dict:
+    """The speed figures of a training run from its timer: steady, best epoch, overall, CPU."""
+    rest = slice(1, None) if len(timer.seconds) > 1 else slice(None)
+    return dict(
+        n=n,
+        first_s=timer.seconds[0],
+        rate=n * len(timer.seconds[rest]) / sum(timer.seconds[rest]),
+        best=n / min(timer.seconds[rest]),
+        overall=n * len(timer.seconds) / wall,
+        cpu_ms=1000 * sum(timer.cpu[rest]) / (n * len(timer.cpu[rest])),
+    )
 
 
 def table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]]) -> str:

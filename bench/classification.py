@@ -25,14 +25,16 @@ COLUMNS = [
     ("first_s", "epoch 1 s", ".1f"),
     ("rate", "images/s (epochs 2+)", ".1f"),
     ("best", "best epoch images/s", ".1f"),
+    ("cpu_ms", "CPU ms/image", ".0f"),
     ("overall", "images/s overall", ".1f"),
     ("maxrss_mb", "peak RSS MB", ".0f"),
+    ("tree_rss_mb", "peak RSS tree MB", ".0f"),
     ("tree_anon_mb", "peak anon tree MB", ".0f"),
 ]
 DATA = ("train_images", "train_labels", "val_images", "val_labels")
 
 
-def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict:
+def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> dict:
     """The workflow's rule train_classifier, thread limits included."""
     from snakevision import job
 
@@ -40,8 +42,14 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict
     from snakevision import training
     from snakevision.models import classification
 
+    common.time_every_fit(timer)
     load = {k: training.load_array(v) for k, v in data.items()}
-    settings = training.Settings(args.epochs, args.batch, precision=args.policy)
+    settings = training.Settings(
+        args.epochs,
+        args.batch,
+        precision=args.policy,
+        steps_per_execution=args.steps_per_execution,
+    )
     build = classification.BUILDERS[args.model]
     start = time.perf_counter()
     history = training.fit(
@@ -54,12 +62,10 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict
         history_path=out / "history.csv",
         state_dir=out / "state",
     )
-    wall = time.perf_counter() - start
-    seconds = (len(load["train_images"]) / history.images_per_s).tolist()
-    return dict(seconds=seconds, wall=wall, policy=history.precision[0])
+    return dict(wall=time.perf_counter() - start, policy=history.precision[0])
 
 
-def plain(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict:
+def plain(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> dict:
     """Plain Keras: float32 arrays in memory, compile, fit, best checkpoint."""
     import keras
     from snakevision.models import classification
@@ -69,7 +75,6 @@ def plain(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict:
     y, vy = (np.load(data[k]).astype("float32") for k in ("train_labels", "val_labels"))
     model = classification.BUILDERS[args.model](args.image_size)
     model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
-    timer = common.epoch_timer()
     callbacks = [
         keras.callbacks.ModelCheckpoint(str(out / "best.keras"), save_best_only=True),
         timer,
@@ -84,26 +89,23 @@ def plain(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict:
         callbacks=callbacks,
         verbose=0,
     )
-    return dict(seconds=timer.seconds, wall=time.perf_counter() - start, policy="float32")
+    return dict(wall=time.perf_counter() - start, policy="float32")
 
 
 def child(args: argparse.Namespace) -> None:
     """Train one model one way and write its speed."""
     data = {k: args.data / f"{k}.npy" for k in DATA}
     out = args.data / f"out_{args.result.stem}"
-    run = pipeline(args, data, out) if args.child == "pipeline" else plain(args, data, out)
-    n, seconds = len(np.load(data["train_images"], mmap_mode="r")), run["seconds"]
+    timer = common.epoch_timer()
+    run = (pipeline if args.child == "pipeline" else plain)(args, data, out, timer)
+    n = len(np.load(data["train_images"], mmap_mode="r"))
     common.finish(
         args.result,
         model=args.model,
         variant=args.child,
         policy=run["policy"],
         batch=args.batch,
-        n=n,
-        first_s=seconds[0],
-        rate=common.steady(seconds, n),
-        best=n / min(seconds[1:] or seconds),
-        overall=n * len(seconds) / run["wall"],
+        **common.speeds(timer, n, run["wall"]),
     )
 
 
@@ -125,6 +127,9 @@ def main() -> None:
         help="pipeline runs, one per policy",
     )
     parser.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax"])
+    parser.add_argument(
+        "--steps-per-execution", type=int, default=1, help="pipeline: batches per compiled call"
+    )
     parser.add_argument("--plain", action="store_true", help="also train the plain-Keras way")
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -154,6 +159,7 @@ def main() -> None:
                     flags = ["--child", variant, "--data", work, "--model", model]
                     flags += ["--batch", batch, "--policy", policy, "--epochs", args.epochs]
                     flags += ["--image-size", args.image_size]
+                    flags += ["--steps-per-execution", args.steps_per_execution]
                     result = work / f"{model}_{variant}_{policy}_{batch}.json"
                     rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
                     print(f"done: {model} {variant} {policy} batch {batch}", flush=True)

@@ -28,6 +28,7 @@ COLUMNS = [
     ("rate", "images/s (epochs 2+)", ".1f"),
     ("speedup", "x notebook", ".2f"),
     ("best", "best epoch images/s", ".1f"),
+    ("cpu_ms", "CPU ms/image", ".0f"),
     ("overall", "images/s overall", ".1f"),
     ("iou", "val mean IoU", ".3f"),
     ("maxrss_mb", "peak RSS MB", ".0f"),
@@ -58,7 +59,7 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
         arrays.write_stack(trimaps, work / f"{name}_masks.npy", "mask", size, os.cpu_count())
 
 
-def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict:
+def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> dict:
     """The workflow's rule train_segmentation, thread limits included."""
     from snakevision import job
 
@@ -66,12 +67,18 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict
     from snakevision import training
     from snakevision.models import segmentation
 
+    common.time_every_fit(timer)
     load = {k: training.load_array(v) for k, v in data.items()}
     start = time.perf_counter()
     history = training.fit(
         lambda: segmentation.build(args.image_size),
         training.SEGMENTATION,
-        training.Settings(args.epochs, args.batch, precision=args.policy),
+        training.Settings(
+            args.epochs,
+            args.batch,
+            precision=args.policy,
+            steps_per_execution=args.steps_per_execution,
+        ),
         train=(load["train_images"], load["train_masks"]),
         val=(load["val_images"], load["val_masks"]),
         model_path=out / "model.keras",
@@ -79,11 +86,10 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict
         state_dir=out / "state",
     )
     wall = time.perf_counter() - start
-    seconds = (len(load["train_images"]) / history.images_per_s).tolist()
-    return dict(seconds=seconds, wall=wall, policy=history.precision[0], model=out / "model.keras")
+    return dict(wall=wall, policy=history.precision[0], model=out / "model.keras")
 
 
-def notebook(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict:
+def notebook(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> dict:
     """The book's notebook: float32 arrays in memory and a plain compile/fit."""
     import keras
     from snakevision.models import segmentation
@@ -93,7 +99,6 @@ def notebook(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict
     y, vy = (np.load(data[k]) for k in ("train_masks", "val_masks"))
     model = segmentation.build(args.image_size)
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
-    timer = common.epoch_timer()
     best = out / "oxford_segmentation.keras"
     callbacks = [keras.callbacks.ModelCheckpoint(str(best), save_best_only=True), timer]
     start = time.perf_counter()
@@ -107,32 +112,30 @@ def notebook(args: argparse.Namespace, data: dict[str, Path], out: Path) -> dict
         verbose=0,
     )
     wall = time.perf_counter() - start
-    return dict(seconds=timer.seconds, wall=wall, policy="float32", model=best)
+    return dict(wall=wall, policy="float32", model=best)
 
 
 def child(args: argparse.Namespace) -> None:
     """Train one variant, score its best model on the validation arrays, write the result."""
     data = {k: args.data / f"{k}.npy" for k in DATA}
     out = args.data / f"out_{args.result.stem}"
-    run = pipeline(args, data, out) if args.child == "pipeline" else notebook(args, data, out)
+    timer = common.epoch_timer()
+    train = pipeline if args.child == "pipeline" else notebook
+    run = train(args, data, out, timer)
     import keras
     from snakevision import evaluation
 
     model = keras.models.load_model(run["model"])
     val = [np.load(data[k], mmap_mode="r") for k in ("val_images", "val_masks")]
     scores = evaluation.segmentation(model, *val, args.batch)
-    n, seconds = len(np.load(data["train_images"], mmap_mode="r")), run["seconds"]
+    n = len(np.load(data["train_images"], mmap_mode="r"))
     common.finish(
         args.result,
         variant=args.child,
         policy=run["policy"],
         batch=args.batch,
-        n=n,
-        first_s=seconds[0],
-        rate=common.steady(seconds, n),
-        best=n / min(seconds[1:] or seconds),
-        overall=n * len(seconds) / run["wall"],
         iou=scores["mean_iou"],
+        **common.speeds(timer, n, run["wall"]),
     )
 
 
@@ -151,6 +154,9 @@ def main() -> None:
         help="pipeline runs, one per policy",
     )
     parser.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax"])
+    parser.add_argument(
+        "--steps-per-execution", type=int, default=1, help="pipeline: batches per compiled call"
+    )
     parser.add_argument("--no-notebook", action="store_true", help="skip the notebook runs")
     parser.add_argument("--random", action="store_true", help="random uint8 data (no IoU meaning)")
     common.add_data_args(parser)
@@ -178,6 +184,7 @@ def main() -> None:
             for variant, policy in runs:
                 flags = ["--child", variant, "--data", work, "--batch", batch, "--policy", policy]
                 flags += ["--image-size", args.image_size, "--epochs", args.epochs]
+                flags += ["--steps-per-execution", args.steps_per_execution]
                 result = work / f"{variant}_{policy}_{batch}.json"
                 rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
                 print(f"done: {variant} {policy} batch {batch}", flush=True)
