@@ -33,9 +33,9 @@ include: "rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/data/overview.png",
         SEGMENTATION_OUTPUTS,
         CLASSIFICATION_OUTPUTS,
         "results/metrics.csv",
-    default_target: True

@@ -3,9 +3,17 @@
 CLS = "results/classification"
 CLS_DATA = "results/data/classification"
 MODELS = config["classification"]["models"]
-SUMMARIES = ["convnet", "mini_xception", "residual_demo", "projection_demo", "pooling_demo"]
+SUMMARIES = [
+    "convnet",
+    "mini_xception",
+    "residual_demo",
+    "projection_demo",
+    "pooling_demo",
+]
 CLASSIFICATION_OUTPUTS = [
-    *expand(f"{CLS}/{{model}}/{{name}}", model=MODELS, name=["metrics.json", "curves.png"]),
+    *expand(
+        f"{CLS}/{{model}}/{{name}}", model=MODELS, name=["metrics.json", "curves.png"]
+    ),
     *expand(f"{CLS}/summaries/{{summary}}.txt", summary=SUMMARIES),
     f"{CLS}/comparison.csv",
     f"{CLS}/comparison.png",
@@ -23,18 +31,18 @@ rule model_summary:
             subcategory="Model summaries",
             labels={"model": "{summary}"},
         ),
-    params:
-        image_size=config["classification"]["image_size"],
-        backend=config["keras_backend"],
-    wildcard_constraints:
-        summary="|".join(SUMMARIES),
-    threads: 1
     log:
         "logs/classification/summary_{summary}.log",
     benchmark:
         "benchmarks/classification/summary_{summary}.tsv"
+    wildcard_constraints:
+        summary="|".join(SUMMARIES),
     conda:
         ENV
+    threads: 1
+    params:
+        image_size=config["classification"]["image_size"],
+        backend=config["keras_backend"],
     script:
         "../scripts/model_summary.py"
 
@@ -54,21 +62,21 @@ rule train_classifier:
             category="3. Classification",
             subcategory="{model}",
         ),
-    params:
-        train=lambda w: config["classification"]["train"][w.model],
-        image_size=config["classification"]["image_size"],
-        backend=config["keras_backend"],
-    threads: workflow.cores
-    resources:
-        gpu=1,
-        mem_mb=4000,
-        runtime=24 * 60,
     log:
         "logs/classification/train_{model}.log",
     benchmark:
         "benchmarks/classification/train_{model}.tsv"
     conda:
         ENV
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=24 * 60,
+    params:
+        train=lambda w: config["classification"]["train"][w.model],
+        image_size=config["classification"]["image_size"],
+        backend=config["keras_backend"],
     script:
         "../scripts/train_classifier.py"
 
@@ -86,19 +94,19 @@ rule evaluate_classifier:
             category="3. Classification",
             subcategory="{model}",
         ),
-    params:
-        batch_size=config["classification"]["evaluate"]["batch_size"],
-        backend=config["keras_backend"],
-    threads: workflow.cores
-    resources:
-        mem_mb=3000,
-        runtime=60,
     log:
         "logs/classification/evaluate_{model}.log",
     benchmark:
         "benchmarks/classification/evaluate_{model}.tsv"
     conda:
         ENV
+    threads: workflow.cores
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    params:
+        batch_size=config["classification"]["evaluate"]["batch_size"],
+        backend=config["keras_backend"],
     script:
         "../scripts/evaluate.py"
 
@@ -114,13 +122,13 @@ rule plot_classifier:
             category="3. Classification",
             subcategory="{model}",
         ),
-    threads: 1
     log:
         "logs/classification/plot_{model}.log",
     benchmark:
         "benchmarks/classification/plot_{model}.tsv"
     conda:
         ENV
+    threads: 1
     script:
         "../scripts/plot_classifier.py"
 
@@ -141,14 +149,14 @@ rule compare_classifiers:
             caption="../report/comparison.rst",
             category="3. Classification",
         ),
-    params:
-        models=MODELS,
-    threads: 1
     log:
         "logs/classification/compare.log",
     benchmark:
         "benchmarks/classification/compare.tsv"
     conda:
         ENV
+    threads: 1
+    params:
+        models=MODELS,
     script:
         "../scripts/compare_classifiers.py"

@@ -6,6 +6,14 @@
 rule download:
     output:
         update("resources/downloads/{archive}.tar.gz"),
+    log:
+        "logs/data/download_{archive}.log",
+    benchmark:
+        "benchmarks/data/download_{archive}.tsv"
+    localrule: True
+    conda:
+        ENV
+    threads: 1
     params:
         url=lambda w: config["dataset"]["archives"][w.archive]["url"],
         sha256=lambda w: config["dataset"]["archives"][w.archive]["sha256"],
@@ -13,14 +21,6 @@ rule download:
         retries=config["dataset"]["download"]["retries"],
         backoff=config["dataset"]["download"]["backoff_seconds"],
         timeout=config["dataset"]["download"]["timeout_seconds"],
-    localrule: True
-    threads: 1
-    log:
-        "logs/data/download_{archive}.log",
-    benchmark:
-        "benchmarks/data/download_{archive}.tsv"
-    conda:
-        ENV
     script:
         "../scripts/download.py"
 
@@ -31,15 +31,15 @@ rule synthesize:
     output:
         images="resources/synthetic/images.tar.gz",
         annotations="resources/synthetic/annotations.tar.gz",
-    params:
-        **config["dataset"]["synthetic"],
-    threads: 1
     log:
         "logs/data/synthesize.log",
     benchmark:
         "benchmarks/data/synthesize.tsv"
     conda:
         ENV
+    threads: 1
+    params:
+        **config["dataset"]["synthetic"],
     script:
         "../scripts/synthesize.py"
 
@@ -50,15 +50,15 @@ rule extract:
         code=library("archives.py"),
     output:
         directory("resources/oxford_pets/{archive}"),
-    threads: 1
-    resources:
-        runtime=30,
     log:
         "logs/data/extract_{archive}.log",
     benchmark:
         "benchmarks/data/extract_{archive}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        runtime=30,
     script:
         "../scripts/extract.py"
 
@@ -70,16 +70,16 @@ rule index:
         code=library("pets.py", "images.py"),
     output:
         "results/data/index.csv",
-    threads: workflow.cores
-    resources:
-        mem_mb=2000,
-        runtime=30,
     log:
         "logs/data/index.log",
     benchmark:
         "benchmarks/data/index.tsv"
     conda:
         ENV
+    threads: workflow.cores
+    resources:
+        mem_mb=2000,
+        runtime=30,
     script:
         "../scripts/index.py"
 
@@ -90,17 +90,17 @@ rule split:
         code=library("pets.py"),
     output:
         "results/data/split.csv",
-    params:
-        seed=config["split"]["seed"],
-        num_val=config["split"]["segmentation"]["num_val"],
-        classification=config["split"]["classification"],
-    threads: 1
     log:
         "logs/data/split.log",
     benchmark:
         "benchmarks/data/split.tsv"
     conda:
         ENV
+    threads: 1
+    params:
+        seed=config["split"]["seed"],
+        num_val=config["split"]["segmentation"]["num_val"],
+        classification=config["split"]["classification"],
     script:
         "../scripts/split.py"
 
@@ -116,19 +116,19 @@ rule arrays_segmentation:
             split=["train", "val"],
             kind=["images", "masks"],
         ),
-    params:
-        task="segmentation",
-        size=config["segmentation"]["image_size"],
-    threads: workflow.cores
-    resources:
-        mem_mb=2000,
-        runtime=60,
     log:
         "logs/data/arrays_segmentation.log",
     benchmark:
         "benchmarks/data/arrays_segmentation.tsv"
     conda:
         ENV
+    threads: workflow.cores
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        task="segmentation",
+        size=config["segmentation"]["image_size"],
     script:
         "../scripts/arrays.py"
 
@@ -144,19 +144,19 @@ rule arrays_classification:
             split=["train", "val", "test"],
             kind=["images", "labels"],
         ),
-    params:
-        task="classification",
-        size=config["classification"]["image_size"],
-    threads: workflow.cores
-    resources:
-        mem_mb=2000,
-        runtime=60,
     log:
         "logs/data/arrays_classification.log",
     benchmark:
         "benchmarks/data/arrays_classification.tsv"
     conda:
         ENV
+    threads: workflow.cores
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        task="classification",
+        size=config["classification"]["image_size"],
     script:
         "../scripts/arrays.py"
 
@@ -172,15 +172,15 @@ rule overview:
             caption="../report/overview.rst",
             category="1. Data",
         ),
-    params:
-        num_samples=config["overview"]["num_samples"],
-        seed=config["overview"]["seed"],
-    threads: 1
     log:
         "logs/data/overview.log",
     benchmark:
         "benchmarks/data/overview.tsv"
     conda:
         ENV
+    threads: 1
+    params:
+        num_samples=config["overview"]["num_samples"],
+        seed=config["overview"]["seed"],
     script:
         "../scripts/overview.py"

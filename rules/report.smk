@@ -12,14 +12,14 @@ rule metrics_table:
             caption="../report/metrics.rst",
             category="4. Summary",
         ),
-    params:
-        models=MODELS,
-    threads: 1
     log:
         "logs/report/metrics_table.log",
     benchmark:
         "benchmarks/report/metrics_table.tsv"
     conda:
         ENV
+    threads: 1
+    params:
+        models=MODELS,
     script:
         "../scripts/metrics_table.py"

@@ -19,21 +19,21 @@ rule train_segmentation:
             caption="../report/segmentation_history.rst",
             category="2. Segmentation",
         ),
-    params:
-        train=config["segmentation"]["train"],
-        image_size=config["segmentation"]["image_size"],
-        backend=config["keras_backend"],
-    threads: workflow.cores
-    resources:
-        gpu=1,
-        mem_mb=4000,
-        runtime=24 * 60,
     log:
         "logs/segmentation/train.log",
     benchmark:
         "benchmarks/segmentation/train.tsv"
     conda:
         ENV
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=24 * 60,
+    params:
+        train=config["segmentation"]["train"],
+        image_size=config["segmentation"]["image_size"],
+        backend=config["keras_backend"],
     script:
         "../scripts/train_segmentation.py"
 
@@ -50,19 +50,19 @@ rule evaluate_segmentation:
             caption="../report/segmentation_metrics.rst",
             category="2. Segmentation",
         ),
-    params:
-        batch_size=config["segmentation"]["evaluate"]["batch_size"],
-        backend=config["keras_backend"],
-    threads: workflow.cores
-    resources:
-        mem_mb=3000,
-        runtime=60,
     log:
         "logs/segmentation/evaluate.log",
     benchmark:
         "benchmarks/segmentation/evaluate.tsv"
     conda:
         ENV
+    threads: workflow.cores
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    params:
+        batch_size=config["segmentation"]["evaluate"]["batch_size"],
+        backend=config["keras_backend"],
     script:
         "../scripts/evaluate.py"
 
@@ -85,18 +85,18 @@ rule plot_segmentation:
             caption="../report/segmentation_masks.rst",
             category="2. Segmentation",
         ),
-    params:
-        **config["segmentation"]["plot"],
-        backend=config["keras_backend"],
-    threads: workflow.cores
-    resources:
-        mem_mb=2000,
-        runtime=30,
     log:
         "logs/segmentation/plot.log",
     benchmark:
         "benchmarks/segmentation/plot.tsv"
     conda:
         ENV
+    threads: workflow.cores
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        **config["segmentation"]["plot"],
+        backend=config["keras_backend"],
     script:
         "../scripts/plot_segmentation.py"

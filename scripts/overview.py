@@ -2,7 +2,6 @@
 
 import numpy as np
 import pandas as pd
-
 from snakevision.job import start
 
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
@@ -15,7 +14,9 @@ SIZE = 200  # display size of the samples
 index, splits = read_csv(job.input.index), read_csv(job.input.split)
 rows = pets.members(index, splits, "segmentation", "train")
 count = min(job.params.num_samples, len(rows))
-chosen = rows.iloc[np.sort(np.random.default_rng(job.params.seed).choice(len(rows), count, replace=False))]
+chosen = rows.iloc[
+    np.sort(np.random.default_rng(job.params.seed).choice(len(rows), count, replace=False))
+]
 images = np.stack([load_image(p, SIZE) for p in chosen.image])
 masks = np.stack([load_mask(p, SIZE) for p in chosen.trimap])
 

@@ -6,7 +6,6 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-
 from snakevision import plots  # noqa: E402
 from snakevision.files import read_csv  # noqa: E402
 from snakevision.metrics import per_image_iou  # noqa: E402

@@ -15,7 +15,10 @@ training.fit(
     lambda: build(job.params.image_size, seed=settings.seed),
     training.CLASSIFICATION,
     settings,
-    train=(training.load_array(job.input.train_images), training.load_array(job.input.train_labels)),
+    train=(
+        training.load_array(job.input.train_images),
+        training.load_array(job.input.train_labels),
+    ),
     val=(training.load_array(job.input.val_images), training.load_array(job.input.val_labels)),
     model_path=job.output.model,
     history_path=job.output.history,

@@ -12,7 +12,6 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-
 from snakevision import evaluation, precision, training
 from snakevision.metrics import confusion_matrix, segmentation_metrics
 from snakevision.models import segmentation

@@ -22,7 +22,9 @@ def parameter_count(summary: Path) -> int:
     return int(match.group(1))
 
 
-def classifiers(models: Sequence[str], metrics: Sequence[Path], summaries: Sequence[Path]) -> pd.DataFrame:
+def classifiers(
+    models: Sequence[str], metrics: Sequence[Path], summaries: Sequence[Path]
+) -> pd.DataFrame:
     """model, test_accuracy, book_accuracy, params, auc, num_images: one row per classifier."""
     rows = []
     for model, metrics_path, summary in zip(models, metrics, summaries, strict=True):
@@ -45,11 +47,21 @@ def headline(segmentation: Path, classifiers: dict[str, Path]) -> pd.DataFrame:
     rows = []
     seg = json.loads(Path(segmentation).read_text())
     for metric in ("pixel_accuracy", "mean_iou", "foreground_iou"):
-        rows.append(("segmentation", "segmentation", metric, seg[metric], book.SEGMENTATION.get(metric)))
+        rows.append(
+            ("segmentation", "segmentation", metric, seg[metric], book.SEGMENTATION.get(metric))
+        )
     for name, value in seg["iou"].items():
         rows.append(("segmentation", "segmentation", f"iou_{name}", value, None))
     for model, path in classifiers.items():
         scores = json.loads(Path(path).read_text())
-        rows.append(("classification", model, "accuracy", scores["accuracy"], book.CLASSIFIER_ACCURACY.get(model)))
+        rows.append(
+            (
+                "classification",
+                model,
+                "accuracy",
+                scores["accuracy"],
+                book.CLASSIFIER_ACCURACY.get(model),
+            )
+        )
         rows.append(("classification", model, "auc", scores.get("auc"), None))
     return pd.DataFrame(rows, columns=["task", "model", "metric", "value", "book_value"])

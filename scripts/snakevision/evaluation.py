@@ -14,7 +14,9 @@ from snakevision.metrics import (
 from snakevision.training import predict
 
 
-def segmentation(model: keras.Model, images: np.ndarray, masks: np.ndarray, batch_size: int) -> dict:
+def segmentation(
+    model: keras.Model, images: np.ndarray, masks: np.ndarray, batch_size: int
+) -> dict:
     """Pixel accuracy and IoUs from confusion counts accumulated over batches."""
     counts = ConfusionAccumulator(3)
     start = 0
@@ -27,7 +29,9 @@ def segmentation(model: keras.Model, images: np.ndarray, masks: np.ndarray, batc
     return {
         **metrics,
         "num_images": counts.num_images,
-        "majority_baseline": {k: baseline[k] for k in ("majority_class", "pixel_accuracy", "mean_iou")},
+        "majority_baseline": {
+            k: baseline[k] for k in ("majority_class", "pixel_accuracy", "mean_iou")
+        },
     }
 
 
