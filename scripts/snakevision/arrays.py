@@ -28,7 +28,6 @@ def _fill(job: tuple[str, str, int, list[str], int]) -> int:
             out[start + offset] = load(Path(path), size)
         except DecodeError as exc:
             raise DecodeError(f"{path}: {exc}") from exc  # say which file
-    out.flush()
     del out
     return len(paths)
 

@@ -23,7 +23,8 @@ def open_rgb(path: Path) -> Image.Image:
             warnings.simplefilter("ignore")  # EXIF and palette-transparency chatter
             with Image.open(path) as image:
                 image.load()
-                return image.convert("RGB")
+                # convert() copies even an RGB image: skip it for the common JPEG case.
+                return image if image.mode == "RGB" else image.convert("RGB")
     except UnidentifiedImageError as exc:
         raise DecodeError("not an image") from exc
     except (OSError, SyntaxError, ValueError) as exc:
@@ -40,9 +41,10 @@ def open_trimap(path: Path) -> Image.Image:
         raise DecodeError("trimap is not an image") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise DecodeError(f"trimap undecodable: {exc}") from exc
-    values = np.unique(np.asarray(trimap))
-    if not set(values.tolist()) <= set(TRIMAP_VALUES):
-        raise DecodeError(f"trimap has values {values.tolist()}, expected only 1, 2, 3")
+    low, high = trimap.getextrema()  # ten times cheaper than np.unique on every trimap
+    if low < min(TRIMAP_VALUES) or high > max(TRIMAP_VALUES):
+        values = np.unique(np.asarray(trimap)).tolist()
+        raise DecodeError(f"trimap has values {values}, expected only 1, 2, 3")
     return trimap
 
 
