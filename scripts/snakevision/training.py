@@ -6,7 +6,7 @@ import logging
 import math
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -227,7 +227,7 @@ def fit(
     return table
 
 
-def predict(model: keras.Model, images: np.ndarray, batch_size: int) -> Sequence[np.ndarray]:
+def predict(model: keras.Model, images: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
     """Model outputs batch by batch, as float32 numpy arrays (a generator)."""
     for batch in Batches(images, None, batch_size):
         yield np.asarray(model.predict_on_batch(batch), dtype=np.float32)
