@@ -197,3 +197,29 @@ def table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]]) -> str:
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
     lines = [head, ["-" * w for w in widths], *body]
     return "\n".join("| " + " | ".join(x.rjust(w) for x, w in zip(r, widths)) + " |" for r in lines)
+
+
+def add_training_args(
+    parser: argparse.ArgumentParser, *, image_size: int, num_images: int, epochs: int, batch: int
+) -> None:
+    """Flags shared by the training benchmarks, and the hidden ones their children take."""
+    parser.add_argument(
+        "--image-size", type=int, default=image_size, help=f"the book: {image_size}"
+    )
+    parser.add_argument("--num-images", type=int, default=num_images, help="training images")
+    parser.add_argument("--num-val", type=int, default=256, help="validation images")
+    parser.add_argument("--epochs", type=int, default=epochs, help="at least 2: epoch 1 compiles")
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[batch], help="one run each")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["auto"],
+        choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+        help="pipeline runs, one per policy",
+    )
+    parser.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax"])
+    parser.add_argument(
+        "--steps-per-execution", type=int, default=1, help="pipeline: batches per compiled call"
+    )
+    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--policy", help=argparse.SUPPRESS)

@@ -114,27 +114,10 @@ def main() -> None:
     parser.add_argument(
         "--models", nargs="+", default=["convnet", "mini_xception"], help="one run each"
     )
-    parser.add_argument("--image-size", type=int, default=180, help="the book: 180")
-    parser.add_argument("--num-images", type=int, default=2000, help="training images")
-    parser.add_argument("--num-val", type=int, default=256, help="validation images")
-    parser.add_argument("--epochs", type=int, default=4, help="at least 2: epoch 1 compiles")
-    parser.add_argument("--batch-size", type=int, nargs="+", default=[32], help="one run each")
-    parser.add_argument(
-        "--precision",
-        nargs="+",
-        default=["auto"],
-        choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
-        help="pipeline runs, one per policy",
-    )
-    parser.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax"])
-    parser.add_argument(
-        "--steps-per-execution", type=int, default=1, help="pipeline: batches per compiled call"
-    )
+    common.add_training_args(parser, image_size=180, num_images=2000, epochs=4, batch=32)
     parser.add_argument("--plain", action="store_true", help="also train the plain-Keras way")
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
-    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--policy", help=argparse.SUPPRESS)
     common.add_child_args(parser)
     args = parser.parse_args()
     if args.child:

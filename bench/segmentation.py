@@ -141,28 +141,11 @@ def child(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--image-size", type=int, default=200, help="the book: 200")
-    parser.add_argument("--num-images", type=int, default=1024, help="training images")
-    parser.add_argument("--num-val", type=int, default=256, help="validation images")
-    parser.add_argument("--epochs", type=int, default=5, help="at least 2: epoch 1 compiles")
-    parser.add_argument("--batch-size", type=int, nargs="+", default=[64], help="one run each")
-    parser.add_argument(
-        "--precision",
-        nargs="+",
-        default=["auto"],
-        choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
-        help="pipeline runs, one per policy",
-    )
-    parser.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax"])
-    parser.add_argument(
-        "--steps-per-execution", type=int, default=1, help="pipeline: batches per compiled call"
-    )
+    common.add_training_args(parser, image_size=200, num_images=1024, epochs=5, batch=64)
     parser.add_argument("--no-notebook", action="store_true", help="skip the notebook runs")
     parser.add_argument("--random", action="store_true", help="random uint8 data (no IoU meaning)")
     common.add_data_args(parser)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--policy", help=argparse.SUPPRESS)
     common.add_child_args(parser)
     args = parser.parse_args()
     if args.child:
