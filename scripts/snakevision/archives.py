@@ -82,7 +82,13 @@ def _fetch_once(url: str, part: Path, timeout: float) -> None:
         done, last_report = have, 0.0
         with open(part, "ab" if resumed else "wb") as out:
             while chunk := response.read(CHUNK):
-                out.write(chunk)
+                try:
+                    out.write(chunk)
+                except OSError as exc:  # a full disk is no network error: retrying won't help
+                    raise DownloadError(
+                        f"cannot write {part} ({exc}); free disk space or move resources/ "
+                        "to a larger disk, then rerun: the download resumes where it stopped"
+                    ) from exc
                 done += len(chunk)
                 if time.monotonic() - last_report > 5:
                     last_report = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -42,6 +43,10 @@ def write_stack(paths: Sequence[str], target: Path, kind: str, size: int, worker
         shape = (len(paths), size, size, channels)
         header = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
         del header  # workers open the file themselves
+        # The file is sparse: reserve its blocks now, so a full disk fails here with ENOSPC
+        # instead of killing a worker with SIGBUS halfway through.
+        with open(tmp, "r+b") as f:
+            os.posix_fallocate(f.fileno(), 0, tmp.stat().st_size)
         jobs = [
             (kind, str(tmp), i, list(paths[i : i + CHUNK]), size)
             for i in range(0, len(paths), CHUNK)

@@ -1,0 +1,95 @@
+"""A write that runs out of space fails clearly and leaves earlier good outputs untouched.
+
+A child process with a small RLIMIT_FSIZE (SIGXFSZ ignored) stands for a full disk: its writes
+past the limit fail with EFBIG, as they would with ENOSPC.
+"""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = """
+import resource, signal, sys
+sys.path.insert(0, "scripts")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+exec(sys.argv[2])
+"""
+
+
+def run_limited(code: str, limit: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, str(limit), code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_arrays_on_a_full_disk_keep_the_old_file(tmp_path, dataset):
+    target = tmp_path / "train_images.npy"
+    old = np.full((2, 8, 8, 3), 7, np.uint8)
+    np.save(target, old)
+    paths = sorted(str(p) for p in dataset.images.glob("[a-z]*_[2-3].jpg"))[:20]
+    code = (
+        "from snakevision.arrays import write_stack\n"
+        f"write_stack({paths!r}, {str(target)!r}, 'image', 64, 2)"
+    )
+    result = run_limited(code, 4096)  # the stack needs 20 * 64 * 64 * 3 bytes
+    assert result.returncode != 0
+    assert "File too large" in result.stderr
+    assert np.array_equal(np.load(target), old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train_images.npy"]
+
+
+def test_download_on_a_full_disk_says_so_and_does_not_retry(tmp_path, http_server, dataset):
+    data = dataset.images_tar.read_bytes()
+    http_server.files["/images.tar.gz"] = data
+    target = tmp_path / "images.tar.gz"
+    code = (
+        "import hashlib\n"
+        "from snakevision.archives import Expected, download\n"
+        f"data = open({str(dataset.images_tar)!r}, 'rb').read()\n"
+        f"download({http_server.url('/images.tar.gz')!r}, {str(target)!r}, "
+        "Expected(hashlib.sha256(data).hexdigest(), len(data)), retries=3, backoff=0)"
+    )
+    result = run_limited(code, len(data) // 2)
+    assert result.returncode != 0
+    assert "free disk space" in result.stderr and "File too large" in result.stderr
+    assert len(http_server.requests) == 1  # a full disk is not retried
+    assert not target.exists()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 kB tmpfs, where the machine lets us mount one (root in CI)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_arrays_on_a_really_full_disk_fail_before_decoding(tiny_disk, dataset):
+    from snakevision.arrays import write_stack
+
+    target = tiny_disk / "train_images.npy"
+    paths = sorted(str(p) for p in dataset.images.glob("[a-z]*_[2-3].jpg"))[:40]
+    with pytest.raises(OSError) as error:
+        write_stack(paths, target, "image", 64, 2)  # needs 480 kB
+    assert error.value.errno == errno.ENOSPC
+    assert list(tiny_disk.iterdir()) == []
