@@ -68,7 +68,7 @@ rule train_classifier:
         "benchmarks/classification/train_{model}.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: THREADS
     resources:
         gpu=1,
         mem_mb=4000,
@@ -100,7 +100,7 @@ rule evaluate_classifier:
         "benchmarks/classification/evaluate_{model}.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: THREADS
     resources:
         mem_mb=3000,
         runtime=60,

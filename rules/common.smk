@@ -3,6 +3,9 @@
 LIBRARY = Path(workflow.basedir) / "scripts" / "snakevision"
 ENV = "../envs/snakevision.yaml"
 ARCHIVES = ["images", "annotations"]
+# Threads of the parallel rules (decoding, training): Snakemake scales them down to --cores on
+# one machine; on a cluster each such job asks for this many CPUs.
+THREADS = 8
 
 
 wildcard_constraints:

@@ -76,7 +76,7 @@ rule index:
         "benchmarks/data/index.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: THREADS
     resources:
         mem_mb=2000,
         runtime=30,
@@ -122,7 +122,7 @@ rule arrays_segmentation:
         "benchmarks/data/arrays_segmentation.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: THREADS
     resources:
         mem_mb=2000,
         runtime=60,
@@ -150,7 +150,7 @@ rule arrays_classification:
         "benchmarks/data/arrays_classification.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: THREADS
     resources:
         mem_mb=2000,
         runtime=60,

@@ -25,7 +25,7 @@ rule train_segmentation:
         "benchmarks/segmentation/train.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: THREADS
     resources:
         gpu=1,
         mem_mb=4000,
@@ -56,7 +56,7 @@ rule evaluate_segmentation:
         "benchmarks/segmentation/evaluate.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: THREADS
     resources:
         mem_mb=3000,
         runtime=60,
@@ -91,7 +91,7 @@ rule plot_segmentation:
         "benchmarks/segmentation/plot.tsv"
     conda:
         ENV
-    threads: workflow.cores
+    threads: THREADS
     resources:
         mem_mb=2000,
         runtime=30,
