@@ -51,7 +51,8 @@ def verify(path: Path, expected: Expected) -> None:
     size = path.stat().st_size
     if expected.size is not None and size != expected.size:
         raise DownloadError(
-            f"{path}: size {size} bytes, expected {expected.size} (truncated or wrong file)"
+            f"{path}: size {size} bytes, expected {expected.size} (truncated or wrong file; "
+            "a mirror of other content needs its own size and sha256 in the config)"
         )
     actual = sha256_of(path)
     if actual != expected.sha256:
