@@ -223,3 +223,30 @@ def add_training_args(
     )
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--policy", help=argparse.SUPPRESS)
+
+
+def notebook_fit(
+    model, data: dict[str, Path], labels: str, args, best: Path, timer, label_dtype=None
+):
+    """Train the book's way: float32 images in memory, fit with a best-only checkpoint.
+
+    Returns the wall seconds of the whole fit.
+    """
+    import keras
+
+    x, vx = (np.load(data[f"{s}_images"]).astype("float32") for s in ("train", "val"))
+    y, vy = (np.load(data[f"{s}_{labels}"]) for s in ("train", "val"))
+    if label_dtype:
+        y, vy = y.astype(label_dtype), vy.astype(label_dtype)
+    checkpoint = keras.callbacks.ModelCheckpoint(str(best), save_best_only=True)
+    start = time.perf_counter()
+    model.fit(
+        x,
+        y,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        validation_data=(vx, vy),
+        callbacks=[checkpoint, timer],
+        verbose=0,
+    )
+    return time.perf_counter() - start

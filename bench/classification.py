@@ -71,25 +71,10 @@ def plain(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> 
     from snakevision.models import classification
 
     keras.utils.set_random_seed(1337)
-    x, vx = (np.load(data[k]).astype("float32") for k in ("train_images", "val_images"))
-    y, vy = (np.load(data[k]).astype("float32") for k in ("train_labels", "val_labels"))
     model = classification.BUILDERS[args.model](args.image_size)
     model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(str(out / "best.keras"), save_best_only=True),
-        timer,
-    ]
-    start = time.perf_counter()
-    model.fit(
-        x,
-        y,
-        epochs=args.epochs,
-        batch_size=args.batch,
-        validation_data=(vx, vy),
-        callbacks=callbacks,
-        verbose=0,
-    )
-    return dict(wall=time.perf_counter() - start, policy="float32")
+    wall = common.notebook_fit(model, data, "labels", args, out / "best.keras", timer, "float32")
+    return dict(wall=wall, policy="float32")
 
 
 def child(args: argparse.Namespace) -> None:

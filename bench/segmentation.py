@@ -95,23 +95,10 @@ def notebook(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
     from snakevision.models import segmentation
 
     keras.utils.set_random_seed(1337)
-    x, vx = (np.load(data[k]).astype("float32") for k in ("train_images", "val_images"))
-    y, vy = (np.load(data[k]) for k in ("train_masks", "val_masks"))
     model = segmentation.build(args.image_size)
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
     best = out / "oxford_segmentation.keras"
-    callbacks = [keras.callbacks.ModelCheckpoint(str(best), save_best_only=True), timer]
-    start = time.perf_counter()
-    model.fit(
-        x,
-        y,
-        epochs=args.epochs,
-        batch_size=args.batch,
-        validation_data=(vx, vy),
-        callbacks=callbacks,
-        verbose=0,
-    )
-    wall = time.perf_counter() - start
+    wall = common.notebook_fit(model, data, "masks", args, best, timer)
     return dict(wall=wall, policy="float32", model=best)
 
 
