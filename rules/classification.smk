@@ -22,7 +22,7 @@ CLASSIFICATION_OUTPUTS = [
 
 rule model_summary:
     input:
-        code=library("models/classification.py"),
+        code=library("model_summary.py"),
     output:
         report(
             f"{CLS}/summaries/{{summary}}.txt",
@@ -53,7 +53,7 @@ rule train_classifier:
         train_labels=f"{CLS_DATA}/train_labels.npy",
         val_images=f"{CLS_DATA}/val_images.npy",
         val_labels=f"{CLS_DATA}/val_labels.npy",
-        code=library("training.py", "precision.py", "models/classification.py"),
+        code=library("train_classifier.py"),
     output:
         model=f"{CLS}/{{model}}/model.keras",
         history=report(
@@ -86,7 +86,7 @@ rule evaluate_classifier:
         model=f"{CLS}/{{model}}/model.keras",
         images=f"{CLS_DATA}/test_images.npy",
         labels=f"{CLS_DATA}/test_labels.npy",
-        code=library("evaluation.py", "metrics.py", "training.py", "precision.py"),
+        code=library("evaluate.py"),
     output:
         report(
             f"{CLS}/{{model}}/metrics.json",
@@ -114,7 +114,7 @@ rule evaluate_classifier:
 rule plot_classifier:
     input:
         history=f"{CLS}/{{model}}/history.csv",
-        code=library("plots.py"),
+        code=library("plot_classifier.py"),
     output:
         report(
             f"{CLS}/{{model}}/curves.png",
@@ -137,7 +137,7 @@ rule compare_classifiers:
     input:
         metrics=expand(f"{CLS}/{{model}}/metrics.json", model=MODELS),
         summaries=expand(f"{CLS}/summaries/{{model}}.txt", model=MODELS),
-        code=library("book.py", "comparison.py", "plots.py"),
+        code=library("compare_classifiers.py"),
     output:
         table=report(
             f"{CLS}/comparison.csv",

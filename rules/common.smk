@@ -1,6 +1,8 @@
 # Helpers shared by every stage.
 
-LIBRARY = Path(workflow.basedir) / "scripts" / "snakevision"
+from snakevision.imports import library_modules
+
+SCRIPTS = Path(workflow.basedir) / "scripts"
 ENV = "../envs/snakevision.yaml"
 ARCHIVES = ["images", "annotations"]
 # Threads of the parallel rules (decoding, training): Snakemake scales them down to --cores on
@@ -13,9 +15,9 @@ wildcard_constraints:
     model="|".join(config["classification"]["models"]),
 
 
-def library(*modules):
+def library(script):
     """The library modules a rule's script imports, as inputs: editing one reruns that rule."""
-    return [str(LIBRARY / m) for m in ("__init__.py", "job.py", "files.py", *modules)]
+    return [str(path) for path in library_modules(SCRIPTS / script)]
 
 
 def archive_path(wildcards):

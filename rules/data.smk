@@ -27,7 +27,7 @@ rule download:
 
 rule synthesize:
     input:
-        code=library("synthetic.py"),
+        code=library("synthesize.py"),
     output:
         images="resources/synthetic/images.tar.gz",
         annotations="resources/synthetic/annotations.tar.gz",
@@ -47,7 +47,7 @@ rule synthesize:
 rule extract:
     input:
         archive=archive_path,
-        code=library("archives.py"),
+        code=library("extract.py"),
     output:
         directory("resources/oxford_pets/{archive}"),
     log:
@@ -67,7 +67,7 @@ rule index:
     input:
         images="resources/oxford_pets/images",
         annotations="resources/oxford_pets/annotations",
-        code=library("pets.py", "images.py"),
+        code=library("index.py"),
     output:
         "results/data/index.csv",
     log:
@@ -87,7 +87,7 @@ rule index:
 rule split:
     input:
         index="results/data/index.csv",
-        code=library("pets.py"),
+        code=library("split.py"),
     output:
         "results/data/split.csv",
     log:
@@ -109,7 +109,7 @@ rule arrays_segmentation:
     input:
         index="results/data/index.csv",
         split="results/data/split.csv",
-        code=library("arrays.py", "images.py", "pets.py"),
+        code=library("arrays.py"),
     output:
         expand(
             "results/data/segmentation/{split}_{kind}.npy",
@@ -137,7 +137,7 @@ rule arrays_classification:
     input:
         index="results/data/index.csv",
         split="results/data/split.csv",
-        code=library("arrays.py", "images.py", "pets.py"),
+        code=library("arrays.py"),
     output:
         expand(
             "results/data/classification/{split}_{kind}.npy",
@@ -165,7 +165,7 @@ rule overview:
     input:
         index="results/data/index.csv",
         split="results/data/split.csv",
-        code=library("plots.py", "images.py", "pets.py"),
+        code=library("overview.py"),
     output:
         report(
             "results/data/overview.png",

@@ -5,7 +5,7 @@ rule metrics_table:
     input:
         segmentation=f"{SEG}/metrics.json",
         classifiers=expand(f"{CLS}/{{model}}/metrics.json", model=MODELS),
-        code=library("book.py", "comparison.py"),
+        code=library("metrics_table.py"),
     output:
         report(
             "results/metrics.csv",

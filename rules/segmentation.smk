@@ -11,7 +11,7 @@ rule train_segmentation:
         train_masks=f"{SEG_DATA}/train_masks.npy",
         val_images=f"{SEG_DATA}/val_images.npy",
         val_masks=f"{SEG_DATA}/val_masks.npy",
-        code=library("training.py", "precision.py", "models/segmentation.py"),
+        code=library("train_segmentation.py"),
     output:
         model=f"{SEG}/model.keras",
         history=report(
@@ -43,7 +43,7 @@ rule evaluate_segmentation:
         model=f"{SEG}/model.keras",
         images=f"{SEG_DATA}/val_images.npy",
         masks=f"{SEG_DATA}/val_masks.npy",
-        code=library("evaluation.py", "metrics.py", "training.py", "precision.py"),
+        code=library("evaluate.py"),
     output:
         report(
             f"{SEG}/metrics.json",
@@ -73,7 +73,7 @@ rule plot_segmentation:
         history=f"{SEG}/history.csv",
         images=f"{SEG_DATA}/val_images.npy",
         masks=f"{SEG_DATA}/val_masks.npy",
-        code=library("plots.py", "metrics.py", "training.py", "precision.py"),
+        code=library("plot_segmentation.py"),
     output:
         loss=report(
             f"{SEG}/loss.png",

@@ -1,0 +1,80 @@
+"""Every rule declares exactly the library modules its script imports, so that editing a module
+reruns the rules that use it and no others (Snakemake does not track imports by itself)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from snakevision.imports import library_modules
+from workflow import REPO, copy_workflow, snakemake
+
+SCRIPTS = REPO / "scripts"
+# Downloads are keyed by the archive's checksum, not by code (see rules/data.smk).
+NO_CODE_INPUT = {"download"}
+
+
+def rule_scripts() -> dict[str, Path]:
+    """Rule name -> its script, read from the rule files."""
+    scripts = {}
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+            script = re.search(r'script:\s*"\.\./(scripts/[^"]+)"', block)
+            if script:
+                scripts[block.split(":")[0]] = REPO / script.group(1)
+    return scripts
+
+
+def declared_library(output: str) -> dict[str, set[str]]:
+    """Rule -> the library files among its jobs' inputs, from a dry run's job listing."""
+    declared: dict[str, set[str]] = {}
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n(?:    input: (.*)\n)?", output, flags=re.M)
+    for rule, inputs in jobs:
+        files = {f.split("/scripts/", 1)[1] for f in inputs.split(", ") if "/scripts/" in f}
+        assert declared.setdefault(rule, files) == files, f"jobs of {rule} differ: {files}"
+    return declared
+
+
+@pytest.fixture(scope="module")
+def declared(tmp_path_factory) -> dict[str, set[str]]:
+    """Declared modules of every rule, from dry runs of the real and the synthetic DAG."""
+    found = {}
+    for name, flags in (("real", ["--cores", "1"]), ("demo", ["--profile", "profiles/demo"])):
+        work = copy_workflow(tmp_path_factory.mktemp(name))
+        found.update(declared_library(snakemake(work, *flags, "--dry-run").stdout))
+    return found
+
+
+def test_every_scripted_rule_is_in_the_dry_runs(declared) -> None:
+    assert set(rule_scripts()) <= set(declared), set(rule_scripts()) - set(declared)
+
+
+@pytest.mark.parametrize("rule", sorted(rule_scripts()))
+def test_rule_declares_exactly_the_modules_its_script_imports(declared, rule) -> None:
+    script = rule_scripts()[rule]
+    needed = set() if rule in NO_CODE_INPUT else library_modules(script)
+    assert declared[rule] == {str(p.relative_to(SCRIPTS)) for p in needed}, (
+        f"rule {rule}: its `code=library(...)` must name its own script, {script.name}"
+    )
+
+
+def test_scan_follows_imports_through_modules_and_packages(tmp_path: Path) -> None:
+    package = tmp_path / "snakevision"
+    (package / "models").mkdir(parents=True)
+    for name, text in {
+        "__init__.py": "",
+        "models/__init__.py": "",
+        "models/net.py": "import keras\nfrom snakevision import layers\n",
+        "layers.py": "from snakevision.maths import mean\n",
+        "maths.py": "def mean(x):\n    import snakevision.unused_is_not_here\n",
+        "plots.py": "import numpy\n",  # imported by nobody below
+    }.items():
+        (package / name).write_text(text)
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from snakevision.job import start\n"  # no such module: skipped
+        "def main():\n    from snakevision.models import net\n"
+    )
+    found = {str(p.relative_to(package)) for p in library_modules(script)}
+    assert found == {"__init__.py", "models/__init__.py", "models/net.py", "layers.py", "maths.py"}
