@@ -7,16 +7,12 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 import keras  # noqa: E402
 from snakevision import evaluation  # noqa: E402
 from snakevision.files import write_json  # noqa: E402
-from snakevision.training import load_array  # noqa: E402
+from snakevision.npy import Rows  # noqa: E402
 
 model = keras.models.load_model(job.input.model)
-images = load_array(job.input.images)
+images = Rows(job.input.images)
 if hasattr(job.input, "masks"):  # segmentation; classifiers have labels
-    metrics = evaluation.segmentation(
-        model, images, load_array(job.input.masks), job.params.batch_size
-    )
+    metrics = evaluation.segmentation(model, images, Rows(job.input.masks), job.params.batch_size)
 else:
-    metrics = evaluation.classifier(
-        model, images, load_array(job.input.labels), job.params.batch_size
-    )
+    metrics = evaluation.classifier(model, images, Rows(job.input.labels), job.params.batch_size)
 write_json(metrics, job.output[0])

@@ -9,11 +9,11 @@ import numpy as np  # noqa: E402
 from snakevision import plots  # noqa: E402
 from snakevision.files import read_csv  # noqa: E402
 from snakevision.metrics import per_image_iou  # noqa: E402
-from snakevision.training import load_array  # noqa: E402
+from snakevision.npy import Rows  # noqa: E402
 
 plots.loss_curves(read_csv(job.input.history), job.output.loss)
 
-images, masks = load_array(job.input.images), load_array(job.input.masks)
+images, masks = Rows(job.input.images), Rows(job.input.masks)
 count = min(job.params.num_images, len(images))
 rows = np.sort(np.random.default_rng(job.params.seed).choice(len(images), count, replace=False))
 model = keras.models.load_model(job.input.model)

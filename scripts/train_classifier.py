@@ -8,6 +8,7 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
 from snakevision import training  # noqa: E402
 from snakevision.models import classification  # noqa: E402
+from snakevision.npy import Rows  # noqa: E402
 
 settings = training.Settings.from_params(job.params.train)
 build = classification.BUILDERS[job.wildcards.model]
@@ -16,10 +17,10 @@ training.fit(
     training.CLASSIFICATION,
     settings,
     train=(
-        training.load_array(job.input.train_images),
-        training.load_array(job.input.train_labels),
+        Rows(job.input.train_images),
+        Rows(job.input.train_labels),
     ),
-    val=(training.load_array(job.input.val_images), training.load_array(job.input.val_labels)),
+    val=(Rows(job.input.val_images), Rows(job.input.val_labels)),
     model_path=job.output.model,
     history_path=job.output.history,
     state_dir=training.state_dir(Path(job.output.model)),

@@ -8,13 +8,14 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
 from snakevision import training  # noqa: E402
 from snakevision.models import segmentation  # noqa: E402
+from snakevision.npy import Rows  # noqa: E402
 
 training.fit(
     lambda: segmentation.build(job.params.image_size, num_classes=3),
     training.SEGMENTATION,
     training.Settings.from_params(job.params.train),
-    train=(training.load_array(job.input.train_images), training.load_array(job.input.train_masks)),
-    val=(training.load_array(job.input.val_images), training.load_array(job.input.val_masks)),
+    train=(Rows(job.input.train_images), Rows(job.input.train_masks)),
+    val=(Rows(job.input.val_images), Rows(job.input.val_masks)),
     model_path=job.output.model,
     history_path=job.output.history,
     state_dir=training.state_dir(Path(job.output.model)),

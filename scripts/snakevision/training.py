@@ -46,13 +46,8 @@ class Settings:
         return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
 
-def load_array(path: Path) -> np.ndarray:
-    """A .npy array mapped from disk: batches are read as needed, never the whole set."""
-    return np.load(path, mmap_mode="r")
-
-
 class Batches(keras.utils.PyDataset):
-    """Batches of uint8 images (and labels) read from memory-mapped arrays.
+    """Batches of uint8 images (and labels) read from arrays on disk (npy.Rows) or in memory.
 
     Images stay uint8 until the model's first layer: no float copy of the data set exists.
     """
