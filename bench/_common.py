@@ -165,28 +165,34 @@ def epoch_timer():
     return Timer()
 
 
-def time_every_fit(timer) -> None:
-    """Add timer to the callbacks of every Model.fit, so code we do not own is timed alike."""
+def time_every_fit(timer, steps_per_epoch: int | None = None) -> None:
+    """Add timer (and a step limit) to every Model.fit, so code we do not own runs alike."""
     import keras
 
     fit = keras.Model.fit
 
     def timed(self, *args, callbacks=None, **kwargs):
-        return fit(self, *args, callbacks=[*(callbacks or []), timer], **kwargs)
+        callbacks = [*(callbacks or []), timer]
+        return fit(self, *args, callbacks=callbacks, steps_per_epoch=steps_per_epoch, **kwargs)
 
     keras.Model.fit = timed
 
 
-def speeds(timer, n: int, wall: float) -> dict:
-    """The speed figures of a training run from its timer: steady, best epoch, overall, CPU."""
+def speeds(timer, n: int, wall: float, args) -> dict:
+    """The speed figures of a training run from its timer: steady, best epoch, overall, CPU.
+
+    n is the training set's size; with --steps-per-epoch an epoch sees fewer images.
+    """
+    seen = min(n, (args.steps_per_epoch or n) * args.batch)
     rest = slice(1, None) if len(timer.seconds) > 1 else slice(None)
     return dict(
         n=n,
+        seen=seen,
         first_s=timer.seconds[0],
-        rate=n * len(timer.seconds[rest]) / sum(timer.seconds[rest]),
-        best=n / min(timer.seconds[rest]),
-        overall=n * len(timer.seconds) / wall,
-        cpu_ms=1000 * sum(timer.cpu[rest]) / (n * len(timer.cpu[rest])),
+        rate=seen * len(timer.seconds[rest]) / sum(timer.seconds[rest]),
+        best=seen / min(timer.seconds[rest]),
+        overall=seen * len(timer.seconds) / wall,
+        cpu_ms=1000 * sum(timer.cpu[rest]) / (seen * len(timer.cpu[rest])),
     )
 
 
@@ -221,6 +227,11 @@ def add_training_args(
     parser.add_argument(
         "--steps-per-execution", type=int, default=1, help="pipeline: batches per compiled call"
     )
+    parser.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        help="train only this many batches per epoch: peak memory of a large set in minutes",
+    )
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--policy", help=argparse.SUPPRESS)
 
@@ -246,6 +257,7 @@ def notebook_fit(
         epochs=args.epochs,
         batch_size=args.batch,
         validation_data=(vx, vy),
+        steps_per_epoch=args.steps_per_epoch,
         callbacks=[checkpoint, timer],
         verbose=0,
     )

@@ -22,6 +22,7 @@ COLUMNS = [
     ("policy", "precision", "s"),
     ("batch", "batch", "d"),
     ("n", "train images", "d"),
+    ("seen", "images per epoch", "d"),
     ("first_s", "epoch 1 s", ".1f"),
     ("rate", "images/s (epochs 2+)", ".1f"),
     ("best", "best epoch images/s", ".1f"),
@@ -41,9 +42,10 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
     job.limit_threads(os.cpu_count() or 1)
     from snakevision import training
     from snakevision.models import classification
+    from snakevision.npy import Rows
 
-    common.time_every_fit(timer)
-    load = {k: training.load_array(v) for k, v in data.items()}
+    common.time_every_fit(timer, args.steps_per_epoch)
+    load = {k: Rows(v) for k, v in data.items()}
     settings = training.Settings(
         args.epochs,
         args.batch,
@@ -83,14 +85,14 @@ def child(args: argparse.Namespace) -> None:
     out = args.data / f"out_{args.result.stem}"
     timer = common.epoch_timer()
     run = (pipeline if args.child == "pipeline" else plain)(args, data, out, timer)
-    n = len(np.load(data["train_images"], mmap_mode="r"))
+    n = len(np.load(data["train_images"], mmap_mode="r"))  # reads the header only
     common.finish(
         args.result,
         model=args.model,
         variant=args.child,
         policy=run["policy"],
         batch=args.batch,
-        **common.speeds(timer, n, run["wall"]),
+        **common.speeds(timer, n, run["wall"], args),
     )
 
 
@@ -128,6 +130,8 @@ def main() -> None:
                     flags += ["--batch", batch, "--policy", policy, "--epochs", args.epochs]
                     flags += ["--image-size", args.image_size]
                     flags += ["--steps-per-execution", args.steps_per_execution]
+                    if args.steps_per_epoch:
+                        flags += ["--steps-per-epoch", args.steps_per_epoch]
                     result = work / f"{model}_{variant}_{policy}_{batch}.json"
                     rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
                     print(f"done: {model} {variant} {policy} batch {batch}", flush=True)

@@ -24,6 +24,7 @@ COLUMNS = [
     ("policy", "precision", "s"),
     ("batch", "batch", "d"),
     ("n", "train images", "d"),
+    ("seen", "images per epoch", "d"),
     ("first_s", "epoch 1 s", ".1f"),
     ("rate", "images/s (epochs 2+)", ".1f"),
     ("speedup", "x notebook", ".2f"),
@@ -66,9 +67,10 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
     job.limit_threads(os.cpu_count() or 1)  # what `threads: workflow.cores` gives the rule
     from snakevision import training
     from snakevision.models import segmentation
+    from snakevision.npy import Rows
 
-    common.time_every_fit(timer)
-    load = {k: training.load_array(v) for k, v in data.items()}
+    common.time_every_fit(timer, args.steps_per_epoch)
+    load = {k: Rows(v) for k, v in data.items()}
     start = time.perf_counter()
     history = training.fit(
         lambda: segmentation.build(args.image_size),
@@ -111,18 +113,19 @@ def child(args: argparse.Namespace) -> None:
     run = train(args, data, out, timer)
     import keras
     from snakevision import evaluation
+    from snakevision.npy import Rows
 
     model = keras.models.load_model(run["model"])
-    val = [np.load(data[k], mmap_mode="r") for k in ("val_images", "val_masks")]
+    val = [Rows(data[k]) for k in ("val_images", "val_masks")]
     scores = evaluation.segmentation(model, *val, args.batch)
-    n = len(np.load(data["train_images"], mmap_mode="r"))
+    n = len(Rows(data["train_images"]))
     common.finish(
         args.result,
         variant=args.child,
         policy=run["policy"],
         batch=args.batch,
         iou=scores["mean_iou"],
-        **common.speeds(timer, n, run["wall"]),
+        **common.speeds(timer, n, run["wall"], args),
     )
 
 
@@ -155,6 +158,8 @@ def main() -> None:
                 flags = ["--child", variant, "--data", work, "--batch", batch, "--policy", policy]
                 flags += ["--image-size", args.image_size, "--epochs", args.epochs]
                 flags += ["--steps-per-execution", args.steps_per_execution]
+                if args.steps_per_epoch:
+                    flags += ["--steps-per-epoch", args.steps_per_epoch]
                 result = work / f"{variant}_{policy}_{batch}.json"
                 rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
                 print(f"done: {variant} {policy} batch {batch}", flush=True)
