@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -106,39 +107,40 @@ class FailingImages:
         return self.images[rows]
 
 
-def test_fit_resumes_from_the_last_finished_epoch(tmp_path, caplog):
+def interrupted_fit(tmp_path, settings):
+    """Fit until the data fails after epoch 1; return the fit's arguments and epochs done."""
     images, masks = tiny_data()
-    settings = training.Settings(epochs=4, batch_size=8, precision="float32", optimizer="adam")
     paths = dict(
         model_path=tmp_path / "model.keras",
         history_path=tmp_path / "history.csv",
         state_dir=tmp_path / "state",
     )
     build = lambda: segmentation.build(SIZE, 3)  # noqa: E731
-    # 3 batches per epoch (reader threads read ahead): the 10th read falls after epoch 1.
+    # One read for the data's checksum, then 3 batches per epoch (reader threads read ahead):
+    # the 11th read falls after epoch 1.
     with pytest.raises(Exception, match="Interrupt"):  # TensorFlow wraps what the data raised
         training.fit(
             build,
             training.SEGMENTATION,
             settings,
-            (FailingImages(images, 10), masks),
+            (FailingImages(images, 11), masks),
             (images[:8], masks[:8]),
             **paths,
         )
     first = pd.read_csv(tmp_path / "state/history.csv")
-    done = len(first)
-    assert 1 <= done < 4 and first.epoch.tolist() == list(range(1, done + 1))
+    assert 1 <= len(first) < settings.epochs
+    assert first.epoch.tolist() == list(range(1, len(first) + 1))
     assert not paths["model_path"].exists()
+    args = (build, training.SEGMENTATION)
+    return args, ((images, masks), (images[:8], masks[:8])), paths, first
 
+
+def test_fit_resumes_from_the_last_finished_epoch(tmp_path, caplog):
+    settings = training.Settings(epochs=4, batch_size=8, precision="float32", optimizer="adam")
+    args, data, paths, first = interrupted_fit(tmp_path, settings)
+    done = len(first)
     with caplog.at_level(logging.INFO):
-        history = training.fit(
-            build,
-            training.SEGMENTATION,
-            settings,
-            (images, masks),
-            (images[:8], masks[:8]),
-            **paths,
-        )
+        history = training.fit(*args, settings, *data, **paths)
     assert f"resuming from epoch {done + 1} of 4" in caplog.text
     assert history.epoch.tolist() == [1, 2, 3, 4]
     pd.testing.assert_frame_equal(history.iloc[:done], first)
@@ -149,6 +151,31 @@ def test_fit_resumes_from_the_last_finished_epoch(tmp_path, caplog):
     assert saved.epoch.tolist() == [1, 2, 3, 4]
     model = keras.models.load_model(paths["model_path"])
     assert model.output_shape == (None, SIZE, SIZE, 3)
+
+
+def test_fit_resumes_with_more_epochs_but_not_with_other_settings_or_data(tmp_path, caplog):
+    settings = training.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
+    args, data, paths, first = interrupted_fit(tmp_path, settings)
+    state = paths["state_dir"]
+    identity = json.loads((state / "run.json").read_text())
+    more = dataclasses.replace(settings, epochs=5)
+    assert identity == training.run_identity(args[0](), more, "float32", *data)
+
+    other = dataclasses.replace(more, learning_rate=5e-4)
+    differs = training.run_identity(args[0](), other, "float32", *data)
+    assert differs["settings"] != identity["settings"]
+    images = data[0][0].copy()
+    images[-1, 0, 0, 0] += 1  # one value of one training image
+    changed = training.run_identity(args[0](), more, "float32", (images, data[0][1]), data[1])
+    assert changed["data"] != identity["data"]
+    with caplog.at_level(logging.INFO):
+        history = training.fit(*args, other, *data, **paths)
+    assert f"starting afresh: the resume state in {state} is from a run with other settings" in (
+        caplog.text
+    )
+    assert "resuming" not in caplog.text
+    assert history.epoch.tolist() == [1, 2, 3, 4, 5]
+    assert history.val_loss.iloc[0] != first.val_loss.iloc[0]  # a new first epoch, not the old
 
 
 def test_segmentation_evaluation_accumulates_over_uneven_batches():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import shutil
 import time
+import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from snakevision import precision
-from snakevision.files import atomic, write_csv
+from snakevision.files import atomic, write_csv, write_json
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +171,11 @@ def fit(
     continues from the last finished epoch. It is removed after success.
     """
     state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
     policy = precision.choose(settings.precision)
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(settings.seed)
     model = build()
+    claim_state(state_dir, run_identity(model, settings, policy, train, val))
     log.info(
         "training %s (%d parameters) on %d images, validating on %d; %s; backend %s, policy %s",
         model.name,
@@ -220,6 +222,56 @@ def fit(
     write_csv(table, history_path)
     shutil.rmtree(state_dir)
     return table
+
+
+def checksum(array: Any, chunk: int = 256) -> str:
+    """CRC-32 of an array's bytes, read a chunk of rows at a time (arrays on disk included)."""
+    crc = 0
+    for start in range(0, len(array), chunk):
+        crc = zlib.crc32(np.ascontiguousarray(array[start : start + chunk]), crc)
+    return f"{crc:08x}"
+
+
+def run_identity(
+    model: keras.Model,
+    settings: Settings,
+    policy: str,
+    train: tuple[Any, Any],
+    val: tuple[Any, Any],
+) -> dict:
+    """What a resumed run must share with the interrupted one: everything but the epochs."""
+    arrays = dict(zip(("train_images", "train_labels", "val_images", "val_labels"), (*train, *val)))
+    identity = {
+        "model": model.name,
+        "parameters": model.count_params(),
+        "input_shape": model.input_shape,
+        "settings": {k: v for k, v in asdict(settings).items() if k != "epochs"},
+        "policy": policy,
+        "backend": keras.backend.backend(),
+        "data": {name: [len(a), checksum(a)] for name, a in arrays.items()},
+    }
+    return json.loads(json.dumps(identity))  # as it reads back from run.json
+
+
+def claim_state(state_dir: Path, identity: dict) -> None:
+    """Keep state_dir for resuming only if it was left by the same run; record this run there.
+
+    Snakemake reruns training when its parameters or inputs change; resuming the state of the
+    old run then would silently mix two experiments.
+    """
+    record = state_dir / "run.json"
+    if state_dir.exists():
+        old = json.loads(record.read_text()) if record.exists() else {}
+        changed = [key for key in identity if old.get(key) != identity[key]]
+        if changed:
+            log.warning(
+                "starting afresh: the resume state in %s is from a run with other %s",
+                state_dir,
+                ", ".join(changed),
+            )
+            shutil.rmtree(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    write_json(identity, record)
 
 
 def predict(model: keras.Model, images: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
