@@ -71,7 +71,11 @@ rule train_classifier:
     threads: THREADS
     resources:
         gpu=1,
-        mem_mb=4000,
+        mem_mb=lambda w: training_mem_mb(
+            w.model,
+            config["classification"]["image_size"],
+            config["classification"]["train"][w.model]["batch_size"],
+        ),
         runtime=24 * 60,
     params:
         train=lambda w: config["classification"]["train"][w.model],

@@ -20,6 +20,22 @@ def library(script):
     return [str(path) for path in library_modules(SCRIPTS / script)]
 
 
+# Training memory per image of a batch, in MB, at the task's default size: peak RSS on a CPU,
+# where activations live in host memory, less the runtime (bench/README.md). A GPU job needs
+# less host memory; asking for this much keeps a CPU job clear of the cluster's OOM killer.
+MB_PER_IMAGE = {
+    "segmentation": (48, 200),
+    "convnet": (11, 180),
+    "mini_xception": (72, 180),
+}
+
+
+def training_mem_mb(model, image_size, batch_size):
+    """Host memory to request for training: the runtime plus a batch's activations, with margin."""
+    per_image, size = MB_PER_IMAGE[model]
+    return int(1500 + 1.25 * per_image * batch_size * (image_size / size) ** 2)
+
+
 def archive_path(wildcards):
     """Where the archive comes from: the verified download or the synthetic generator."""
     folder = "downloads" if config["dataset"]["source"] == "download" else "synthetic"

@@ -28,7 +28,11 @@ rule train_segmentation:
     threads: THREADS
     resources:
         gpu=1,
-        mem_mb=4000,
+        mem_mb=training_mem_mb(
+            "segmentation",
+            config["segmentation"]["image_size"],
+            config["segmentation"]["train"]["batch_size"],
+        ),
         runtime=24 * 60,
     params:
         train=config["segmentation"]["train"],

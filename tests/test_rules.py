@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from snakevision.imports import library_modules
-from workflow import REPO, copy_workflow, snakemake
+from workflow import REPO, copy_workflow, snakemake, write_config
 
 SCRIPTS = REPO / "scripts"
 # Downloads are keyed by the archive's checksum, not by code (see rules/data.smk).
@@ -78,3 +78,40 @@ def test_scan_follows_imports_through_modules_and_packages(tmp_path: Path) -> No
     )
     found = {str(p.relative_to(package)) for p in library_modules(script)}
     assert found == {"__init__.py", "models/__init__.py", "models/net.py", "layers.py", "maths.py"}
+
+
+def training_memory(output: str) -> dict[str, int]:
+    """Rule (and model) -> mem_mb of the training jobs in a dry run's job listing."""
+    found = {}
+    for block in re.split(r"\n\n", output):
+        rule = re.search(r"^rule (train_\w+):", block, flags=re.M)
+        if rule:
+            model = re.search(r"wildcards: model=(\w+)", block)
+            name = rule.group(1) + (f"/{model.group(1)}" if model else "")
+            found[name] = int(re.search(r"\bmem_mb=(\d+)", block).group(1))
+    return found
+
+
+def test_training_asks_for_memory_by_batch_and_image_size(tmp_path: Path) -> None:
+    work = copy_workflow(tmp_path)
+    default = training_memory(snakemake(work, "--cores", "1", "--dry-run").stdout)
+    assert set(default) == {
+        "train_segmentation",
+        "train_classifier/convnet",
+        "train_classifier/mini_xception",
+    }
+    # On a CPU the book's batch of 64 at 200x200 peaked at 4.5 GB (bench/README.md).
+    assert default["train_segmentation"] >= 4600
+    write_config(
+        work / "big.yaml",
+        {
+            "segmentation": {"image_size": 400, "train": {"batch_size": 64}},
+            "classification": {"train": {"convnet": {"batch_size": 128}}},
+        },
+    )
+    bigger = training_memory(
+        snakemake(work, "--cores", "1", "--dry-run", "--configfile=big.yaml").stdout
+    )
+    assert bigger["train_segmentation"] > 3 * default["train_segmentation"]
+    assert bigger["train_classifier/convnet"] > default["train_classifier/convnet"]
+    assert bigger["train_classifier/mini_xception"] == default["train_classifier/mini_xception"]
