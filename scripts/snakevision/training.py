@@ -167,8 +167,9 @@ def fit(
 ) -> pd.DataFrame:
     """Train with the best val_loss model kept, resumable from state_dir, then write outputs.
 
-    state_dir is not a declared output, so Snakemake keeps it when a job is killed and the rerun
-    continues from the last finished epoch. It is removed after success.
+    train and val are (images, labels) arrays, in memory or on disk (npy.Rows). state_dir is not
+    a declared output, so Snakemake keeps it when a job is killed, and the rerun continues from
+    the last finished epoch if it is the same run (claim_state). It is removed after success.
     """
     state_dir = Path(state_dir)
     policy = precision.choose(settings.precision)
