@@ -236,6 +236,13 @@ def add_training_args(
     parser.add_argument("--policy", help=argparse.SUPPRESS)
 
 
+def training_flags(args: argparse.Namespace, variant: str, batch: int, policy: str) -> list:
+    """The flags of add_training_args that a child run of one variant takes from its parent."""
+    flags = ["--child", variant, "--batch", batch, "--policy", policy, "--epochs", args.epochs]
+    flags += ["--image-size", args.image_size, "--steps-per-execution", args.steps_per_execution]
+    return flags + (["--steps-per-epoch", args.steps_per_epoch] if args.steps_per_epoch else [])
+
+
 def notebook_fit(
     model, data: dict[str, Path], labels: str, args, best: Path, timer, label_dtype=None
 ):

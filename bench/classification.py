@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import _common as common
-import numpy as np
 
 COLUMNS = [
     ("model", "model", "s"),
@@ -85,7 +84,9 @@ def child(args: argparse.Namespace) -> None:
     out = args.data / f"out_{args.result.stem}"
     timer = common.epoch_timer()
     run = (pipeline if args.child == "pipeline" else plain)(args, data, out, timer)
-    n = len(np.load(data["train_images"], mmap_mode="r"))  # reads the header only
+    from snakevision.npy import Rows
+
+    n = len(Rows(data["train_images"]))
     common.finish(
         args.result,
         model=args.model,
@@ -126,12 +127,8 @@ def main() -> None:
         for model in args.models:
             for batch in args.batch_size:
                 for variant, policy in runs:
-                    flags = ["--child", variant, "--data", work, "--model", model]
-                    flags += ["--batch", batch, "--policy", policy, "--epochs", args.epochs]
-                    flags += ["--image-size", args.image_size]
-                    flags += ["--steps-per-execution", args.steps_per_execution]
-                    if args.steps_per_epoch:
-                        flags += ["--steps-per-epoch", args.steps_per_epoch]
+                    flags = common.training_flags(args, variant, batch, policy)
+                    flags += ["--data", work, "--model", model]
                     result = work / f"{model}_{variant}_{policy}_{batch}.json"
                     rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
                     print(f"done: {model} {variant} {policy} batch {batch}", flush=True)

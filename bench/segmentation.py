@@ -155,11 +155,7 @@ def main() -> None:
         rows = []
         for batch in args.batch_size:
             for variant, policy in runs:
-                flags = ["--child", variant, "--data", work, "--batch", batch, "--policy", policy]
-                flags += ["--image-size", args.image_size, "--epochs", args.epochs]
-                flags += ["--steps-per-execution", args.steps_per_execution]
-                if args.steps_per_epoch:
-                    flags += ["--steps-per-epoch", args.steps_per_epoch]
+                flags = common.training_flags(args, variant, batch, policy) + ["--data", work]
                 result = work / f"{variant}_{policy}_{batch}.json"
                 rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
                 print(f"done: {variant} {policy} batch {batch}", flush=True)
