@@ -9,6 +9,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))  # the library, as Snakemake and pytest see it
 
 MB = 1 << 20
+PROGRESS = "progress: "  # a child's lines that its parent shows as they come
 
 
 def add_child_args(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +90,8 @@ def _memory(pid: int) -> tuple[int, int]:
 def run_child(script: str, args: Sequence[str], result: Path, env: dict | None = None) -> dict:
     """Run `script --child ...` in a fresh process; return its result plus peak memory.
 
+    The child's output goes to a log beside result; its progress lines (PROGRESS) are echoed
+    here as they come, so a run stopped by a timeout still shows the epochs it finished.
     Peak memory is sampled every 50 ms as the sum over the child and all its descendants
     (pool workers included) of resident memory, and of its anonymous part (not file pages
     such as memory-mapped .npy files, which the kernel can drop). Shared pages count once
@@ -96,25 +100,38 @@ def run_child(script: str, args: Sequence[str], result: Path, env: dict | None =
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     log = result.with_suffix(".log")
     command = [sys.executable, script, *args, "--result", str(result)]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
+    )
+    copier = threading.Thread(target=_copy_output, args=(proc.stdout, log, result.stem))
+    copier.start()
+    root = psutil.Process(proc.pid)
     peak, peak_anon = 0, 0
-    with open(log, "w") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        root = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                pids = [proc.pid, *(p.pid for p in root.children(recursive=True))]
-            except psutil.NoSuchProcess:
-                pids = []
-            sizes = [_memory(pid) for pid in pids]
-            peak = max(peak, sum(r for r, _ in sizes))
-            peak_anon = max(peak_anon, sum(a for _, a in sizes))
-            time.sleep(0.05)
+    while proc.poll() is None:
+        try:
+            pids = [proc.pid, *(p.pid for p in root.children(recursive=True))]
+        except psutil.NoSuchProcess:
+            pids = []
+        sizes = [_memory(pid) for pid in pids]
+        peak = max(peak, sum(r for r, _ in sizes))
+        peak_anon = max(peak_anon, sum(a for _, a in sizes))
+        time.sleep(0.05)
+    copier.join()
     if proc.returncode:
         tail = "".join(log.read_text().splitlines(keepends=True)[-30:])
         sys.exit(f"{' '.join(command)} failed ({proc.returncode}):\n{tail}")
     values = json.loads(result.read_text())
     values.update(tree_rss_mb=peak / MB, tree_anon_mb=peak_anon / MB)
     return values
+
+
+def _copy_output(stream, log: Path, label: str) -> None:
+    """Write a child's output to its log, echoing its progress lines prefixed with label."""
+    with open(log, "w") as out:
+        for line in stream:
+            out.write(line)
+            if line.startswith(PROGRESS):
+                print(f"  {label}: {line[len(PROGRESS) :].strip()}", flush=True)
 
 
 def finish(result: Path, **values: object) -> None:
@@ -135,11 +152,12 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / MB
 
 
-def epoch_timer():
+def epoch_timer(images_per_epoch: int):
     """A Keras callback collecting each epoch's training wall and CPU seconds (no validation).
 
     CPU seconds (all threads of the process) barely change when other jobs share the machine,
-    so they show a variant's cost where wall times are noisy.
+    so they show a variant's cost where wall times are noisy. Each epoch is also printed as a
+    progress line.
     """
     import keras
 
@@ -161,8 +179,18 @@ def epoch_timer():
                 self.stop, self.cpu_stop = time.perf_counter(), time.process_time()
             self.seconds.append(self.stop - self.start)
             self.cpu.append(self.cpu_stop - self.cpu_start)
+            print(
+                f"{PROGRESS}epoch {epoch + 1}: {self.seconds[-1]:.2f} s training, "
+                f"{images_per_epoch / self.seconds[-1]:,.0f} images/s, CPU {self.cpu[-1]:.1f} s",
+                flush=True,
+            )
 
     return Timer()
+
+
+def images_per_epoch(n: int, args: argparse.Namespace) -> int:
+    """Training images an epoch sees: all n, or fewer with --steps-per-epoch."""
+    return min(n, (args.steps_per_epoch or n) * args.batch)
 
 
 def time_every_fit(timer, steps_per_epoch: int | None = None) -> None:
@@ -183,7 +211,7 @@ def speeds(timer, n: int, wall: float, args) -> dict:
 
     n is the training set's size; with --steps-per-epoch an epoch sees fewer images.
     """
-    seen = min(n, (args.steps_per_epoch or n) * args.batch)
+    seen = images_per_epoch(n, args)
     rest = slice(1, None) if len(timer.seconds) > 1 else slice(None)
     return dict(
         n=n,

@@ -82,11 +82,11 @@ def child(args: argparse.Namespace) -> None:
     """Train one model one way and write its speed."""
     data = {k: args.data / f"{k}.npy" for k in DATA}
     out = args.data / f"out_{args.result.stem}"
-    timer = common.epoch_timer()
-    run = (pipeline if args.child == "pipeline" else plain)(args, data, out, timer)
     from snakevision.npy import Rows
 
     n = len(Rows(data["train_images"]))
+    timer = common.epoch_timer(common.images_per_epoch(n, args))
+    run = (pipeline if args.child == "pipeline" else plain)(args, data, out, timer)
     common.finish(
         args.result,
         model=args.model,

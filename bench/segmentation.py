@@ -108,17 +108,18 @@ def child(args: argparse.Namespace) -> None:
     """Train one variant, score its best model on the validation arrays, write the result."""
     data = {k: args.data / f"{k}.npy" for k in DATA}
     out = args.data / f"out_{args.result.stem}"
-    timer = common.epoch_timer()
+    from snakevision.npy import Rows
+
+    n = len(Rows(data["train_images"]))
+    timer = common.epoch_timer(common.images_per_epoch(n, args))
     train = pipeline if args.child == "pipeline" else notebook
     run = train(args, data, out, timer)
     import keras
     from snakevision import evaluation
-    from snakevision.npy import Rows
 
     model = keras.models.load_model(run["model"])
     val = [Rows(data[k]) for k in ("val_images", "val_masks")]
     scores = evaluation.segmentation(model, *val, args.batch)
-    n = len(Rows(data["train_images"]))
     common.finish(
         args.result,
         variant=args.child,
