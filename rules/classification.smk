@@ -162,5 +162,6 @@ rule compare_classifiers:
     threads: 1
     params:
         models=MODELS,
+        data=config["dataset"]["source"].replace("download", "Oxford pets"),
     script:
         "../scripts/compare_classifiers.py"

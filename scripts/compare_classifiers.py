@@ -9,4 +9,4 @@ from snakevision.files import write_csv  # noqa: E402
 
 table = comparison.classifiers(job.params.models, job.input.metrics, job.input.summaries)
 write_csv(table, job.output.table)
-plots.comparison_chart(table, job.output.chart)
+plots.comparison_chart(table, job.output.chart, job.params.data)

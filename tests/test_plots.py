@@ -50,6 +50,7 @@ def comparison() -> pd.DataFrame:
             "test_accuracy": [0.81, 0.9, 0.7],
             "book_accuracy": [0.835, 0.908, np.nan],
             "params": [991041, 721857, 1234],
+            "num_images": [1600, 1600, 1600],
         }
     )
 
@@ -67,7 +68,7 @@ CASES: dict[str, Callable[[Path], None]] = {
         images(), masks(channel=True), masks(), [0.5, 0.75, 0.9], p
     ),
     "classifier_curves": lambda p: plots.classifier_curves(history(), p),
-    "comparison_chart": lambda p: plots.comparison_chart(comparison(), p),
+    "comparison_chart": lambda p: plots.comparison_chart(comparison(), p, "synthetic"),
 }
 
 
