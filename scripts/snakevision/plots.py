@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from snakevision.metrics import SEGMENTATION_CLASSES
 
@@ -114,6 +114,7 @@ def _curve(ax: Any, history: pd.DataFrame, metric: str, mark_best: bool) -> None
     ax.plot(epochs, history[f"val_{metric}"], color=VAL_COLOUR, label=f"validation {metric}")
     if mark_best:
         _mark_best(ax, epochs, history["val_loss"])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
@@ -169,7 +170,9 @@ def overview(
             fontsize=8,
         )
         bars = fig.add_subplot(outer[0, 1])
-        counts.plot.bar(ax=bars, rot=0, legend=counts.shape[1] > 1)
+        counts.plot.bar(ax=bars, rot=0, legend=False)
+        if counts.shape[1] > 1:
+            bars.legend(title="split", fontsize=9)
         for container in bars.containers:
             bars.bar_label(container, fmt="{:,.0f}", fontsize=8)
         bars.set_title("class balance (images per species)", fontsize=10)
