@@ -192,11 +192,27 @@ def test_segmentation_evaluation_accumulates_over_uneven_batches():
 
 
 JAX_SCRIPT = """
-import sys, numpy as np, keras
+import sys, threading, numpy as np, keras
 sys.path.insert(0, "scripts")
 from snakevision import training
 from snakevision.models import segmentation
 assert keras.backend.backend() == "jax"
+
+
+class Probe(keras.callbacks.Callback):
+    # Where Keras runs batch hooks: off the main thread unless a callback forces a device sync.
+
+    async_safe = True
+    threads = set()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.threads.add(threading.current_thread() is threading.main_thread())
+
+
+fit = keras.Model.fit
+keras.Model.fit = lambda self, *a, callbacks=(), **k: fit(
+    self, *a, callbacks=[*callbacks, Probe()], **k
+)
 rng = np.random.default_rng(0)
 x = rng.integers(0, 255, (16, 32, 32, 3), dtype=np.uint8)
 y = rng.integers(0, 3, (16, 32, 32, 1), dtype=np.uint8)
@@ -205,10 +221,12 @@ out = sys.argv[1]
 h = training.fit(lambda: segmentation.build(32, 3), training.SEGMENTATION, s, (x, y), (x, y),
                  out + "/model.keras", out + "/history.csv", out + "/state")
 print("epochs", h.epoch.tolist())
+print("batch hooks on the main thread", sorted(Probe.threads))
 """
 
 
 def test_the_same_training_code_runs_on_jax(tmp_path):
+    """Training runs on JAX, and its callbacks let Keras dispatch steps without waiting."""
     pytest.importorskip("jax")
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -222,4 +240,5 @@ def test_the_same_training_code_runs_on_jax(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "epochs [1, 2]" in result.stdout
+    assert "batch hooks on the main thread [False]" in result.stdout
     assert (tmp_path / "model.keras").exists()

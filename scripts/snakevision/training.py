@@ -114,6 +114,7 @@ class EpochLog(keras.callbacks.Callback):
         self.start = self.train_end = time.perf_counter()
 
     def on_test_begin(self, logs=None) -> None:
+        wait_for_device(self.model)
         self.train_end = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
@@ -200,13 +201,15 @@ def fit(
     # are written before the backup, so a resumed run redoes an epoch rather than skipping one.
     callbacks = [
         history,
-        keras.callbacks.ModelCheckpoint(
-            str(best),
-            monitor="val_loss",
-            save_best_only=True,
-            initial_value_threshold=history.best_val_loss() if best.exists() else None,
+        per_epoch(
+            keras.callbacks.ModelCheckpoint(
+                str(best),
+                monitor="val_loss",
+                save_best_only=True,
+                initial_value_threshold=history.best_val_loss() if best.exists() else None,
+            )
         ),
-        keras.callbacks.BackupAndRestore(str(state_dir / "backup")),
+        per_epoch(keras.callbacks.BackupAndRestore(str(state_dir / "backup"))),
     ]
     # Two reader threads keep the next batches ready while the device computes.
     batches = dict(batch_size=settings.batch_size, label_dtype=task.label_dtype, workers=2)
@@ -223,6 +226,27 @@ def fit(
     write_csv(table, history_path)
     shutil.rmtree(state_dir)
     return table
+
+
+def wait_for_device(model: keras.Model) -> None:
+    """Block until the device has run every training step queued so far.
+
+    On JAX the host queues steps ahead of the device; timing an epoch's training at the start
+    of its validation must wait for them. Reading the step counter waits for the last step.
+    """
+    keras.ops.convert_to_numpy(model.optimizer.iterations)
+
+
+def per_epoch(callback: keras.callbacks.Callback) -> keras.callbacks.Callback:
+    """Mark a callback that saves once per epoch as safe for asynchronous batch hooks.
+
+    Its on_train_batch_end does nothing then, but merely having one makes Keras wait for the
+    device after every step (on JAX), so the host cannot queue the next step meanwhile.
+    """
+    if callback.save_freq != "epoch":
+        raise ValueError(f"{type(callback).__name__} must save once per epoch to run async")
+    callback.async_safe = True
+    return callback
 
 
 def checksum(array: Any, chunk: int = 256) -> str:
