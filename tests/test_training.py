@@ -191,6 +191,31 @@ def test_segmentation_evaluation_accumulates_over_uneven_batches():
     json.dumps(metrics)  # plain Python values only
 
 
+def mean_iou_histories() -> pd.DataFrame:
+    """Train a tiny model with our mean_iou beside Keras's MeanIoU; their values per epoch."""
+    images, masks = tiny_data()
+    keras.utils.set_random_seed(0)
+    model = segmentation.build(SIZE, 3)
+    keras_iou = keras.metrics.MeanIoU(num_classes=3, sparse_y_pred=False, name="keras_iou")
+    model.compile(
+        "adam", "sparse_categorical_crossentropy", metrics=[training.mean_iou(3), keras_iou]
+    )
+    history = model.fit(
+        images, masks, batch_size=8, epochs=2, validation_data=(images, masks), verbose=0
+    )
+    return pd.DataFrame(history.history)
+
+
+def test_mean_iou_counts_what_keras_counts():
+    history = mean_iou_histories()
+    for prefix in ("", "val_"):
+        assert np.allclose(history[f"{prefix}mean_iou"], history[f"{prefix}keras_iou"])
+    assert history.mean_iou.nunique() > 1  # not a constant that would match by chance
+    direct = training.mean_iou(3)
+    with pytest.raises(ValueError, match="no sample weights"):
+        direct.update_state(np.zeros((1, 2, 2, 1)), np.zeros((1, 2, 2, 3)), np.ones((1, 2, 2)))
+
+
 JAX_SCRIPT = """
 import sys, threading, numpy as np, keras
 sys.path.insert(0, "scripts")
@@ -222,6 +247,10 @@ h = training.fit(lambda: segmentation.build(32, 3), training.SEGMENTATION, s, (x
                  out + "/model.keras", out + "/history.csv", out + "/state")
 print("epochs", h.epoch.tolist())
 print("batch hooks on the main thread", sorted(Probe.threads))
+sys.path.insert(0, "tests")
+from test_training import mean_iou_histories
+h = mean_iou_histories()
+print("mean_iou as Keras counts", np.allclose(h.val_mean_iou, h.val_keras_iou))
 """
 
 
@@ -241,4 +270,5 @@ def test_the_same_training_code_runs_on_jax(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "epochs [1, 2]" in result.stdout
     assert "batch hooks on the main thread [False]" in result.stdout
+    assert "mean_iou as Keras counts True" in result.stdout
     assert (tmp_path / "model.keras").exists()
