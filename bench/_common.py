@@ -165,6 +165,7 @@ def epoch_timer(images_per_epoch: int):
     class Timer(keras.callbacks.Callback):
         def __init__(self) -> None:
             super().__init__()
+            self.images = images_per_epoch
             self.seconds: list[float] = []
             self.cpu: list[float] = []
 
@@ -183,7 +184,7 @@ def epoch_timer(images_per_epoch: int):
             self.cpu.append(self.cpu_stop - self.cpu_start)
             print(
                 f"{PROGRESS}epoch {epoch + 1}: {self.seconds[-1]:.2f} s training, "
-                f"{images_per_epoch / self.seconds[-1]:,.0f} images/s, CPU {self.cpu[-1]:.1f} s",
+                f"{self.images / self.seconds[-1]:,.0f} images/s, CPU {self.cpu[-1]:.1f} s",
                 flush=True,
             )
 
@@ -208,12 +209,12 @@ def time_every_fit(timer, steps_per_epoch: int | None = None) -> None:
     keras.Model.fit = timed
 
 
-def speeds(timer, n: int, wall: float, args) -> dict:
+def speeds(timer, n: int, wall: float) -> dict:
     """The speed figures of a training run from its timer: steady, best epoch, overall, CPU.
 
-    n is the training set's size; with --steps-per-epoch an epoch sees fewer images.
+    n is the training set's size; with --steps-per-epoch an epoch sees fewer (timer.images).
     """
-    seen = images_per_epoch(n, args)
+    seen = timer.images
     rest = slice(1, None) if len(timer.seconds) > 1 else slice(None)
     return dict(
         n=n,

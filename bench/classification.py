@@ -93,7 +93,7 @@ def child(args: argparse.Namespace) -> None:
         variant=args.child,
         policy=run["policy"],
         batch=args.batch,
-        **common.speeds(timer, n, run["wall"], args),
+        **common.speeds(timer, n, run["wall"]),
     )
 
 

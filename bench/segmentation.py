@@ -64,7 +64,7 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
     """The workflow's rule train_segmentation, thread limits included."""
     from snakevision import job
 
-    job.limit_threads(os.cpu_count() or 1)  # what `threads: workflow.cores` gives the rule
+    job.limit_threads(os.cpu_count() or 1)  # what the rule's threads give it on one machine
     from snakevision import training
     from snakevision.models import segmentation
     from snakevision.npy import Rows
@@ -126,7 +126,7 @@ def child(args: argparse.Namespace) -> None:
         policy=run["policy"],
         batch=args.batch,
         iou=scores["mean_iou"],
-        **common.speeds(timer, n, run["wall"], args),
+        **common.speeds(timer, n, run["wall"]),
     )
 
 

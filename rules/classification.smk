@@ -162,6 +162,10 @@ rule compare_classifiers:
     threads: 1
     params:
         models=MODELS,
-        data=config["dataset"]["source"].replace("download", "Oxford pets"),
+        data=(
+            "synthetic"
+            if config["dataset"]["source"] == "synthetic"
+            else "Oxford pets"
+        ),
     script:
         "../scripts/compare_classifiers.py"

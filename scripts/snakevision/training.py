@@ -77,7 +77,7 @@ class Batches(keras.utils.PyDataset):
         return math.ceil(len(self.images) / self.batch_size)
 
     def __getitem__(self, i: int):
-        # Sorted rows read the memory map in file order; the batch's content is unchanged.
+        # Sorted rows come off disk in file order, runs of them in one read; same batch content.
         rows = np.sort(self.order[i * self.batch_size : (i + 1) * self.batch_size])
         x = np.asarray(self.images[rows])
         if self.labels is None:
