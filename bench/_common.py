@@ -202,9 +202,11 @@ def time_every_fit(timer, steps_per_epoch: int | None = None) -> None:
 
     fit = keras.Model.fit
 
-    def timed(self, *args, callbacks=None, **kwargs):
+    def timed(self, x=None, *args, callbacks=None, **kwargs):
         callbacks = [*(callbacks or []), timer]
-        return fit(self, *args, callbacks=callbacks, steps_per_epoch=steps_per_epoch, **kwargs)
+        # Keras counts steps in micro-batches, where training.Batches splits each batch.
+        steps = steps_per_epoch and steps_per_epoch * getattr(x, "parts", 1)
+        return fit(self, x, *args, callbacks=callbacks, steps_per_epoch=steps, **kwargs)
 
     keras.Model.fit = timed
 
@@ -263,13 +265,35 @@ def add_training_args(
         type=int,
         help="train only this many batches per epoch: peak memory of a large set in minutes",
     )
+    parser.add_argument(
+        "--micro-batches",
+        nargs="+",
+        default=[1],
+        type=micro_batches,
+        help="pipeline runs, one per value: parts per batch (gradients averaged), or auto",
+    )
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--policy", help=argparse.SUPPRESS)
+    parser.add_argument("--parts", type=micro_batches, default=1, help=argparse.SUPPRESS)
 
 
-def training_flags(args: argparse.Namespace, variant: str, batch: int, policy: str) -> list:
+def micro_batches(value: str) -> int | str:
+    """A --micro-batches value: auto or a whole number, as training.Settings takes it."""
+    return value if value == "auto" else int(value)
+
+
+def pipeline_runs(args: argparse.Namespace, baseline: str | None) -> list[tuple[str, str, int]]:
+    """(variant, policy, micro-batches) of each run: the pipeline's, then the baseline's."""
+    runs = [("pipeline", p, m) for p in args.precision for m in args.micro_batches]
+    return runs + ([(baseline, "float32", 1)] if baseline else [])
+
+
+def training_flags(
+    args: argparse.Namespace, variant: str, batch: int, policy: str, parts: int | str
+) -> list:
     """The flags of add_training_args that a child run of one variant takes from its parent."""
     flags = ["--child", variant, "--batch", batch, "--policy", policy, "--epochs", args.epochs]
+    flags += ["--parts", parts]
     flags += ["--image-size", args.image_size, "--steps-per-execution", args.steps_per_execution]
     return flags + (["--steps-per-epoch", args.steps_per_epoch] if args.steps_per_epoch else [])
 

@@ -20,6 +20,7 @@ COLUMNS = [
     ("variant", "variant", "s"),
     ("policy", "precision", "s"),
     ("batch", "batch", "d"),
+    ("parts", "micro-batches", "d"),
     ("n", "train images", "d"),
     ("seen", "images per epoch", "d"),
     ("first_s", "epoch 1 s", ".1f"),
@@ -50,6 +51,7 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
         args.batch,
         precision=args.policy,
         steps_per_execution=args.steps_per_execution,
+        micro_batches=args.parts,
     )
     build = classification.BUILDERS[args.model]
     start = time.perf_counter()
@@ -63,7 +65,11 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
         history_path=out / "history.csv",
         state_dir=out / "state",
     )
-    return dict(wall=time.perf_counter() - start, policy=history.precision[0])
+    return dict(
+        wall=time.perf_counter() - start,
+        policy=history.precision[0],
+        parts=int(history.micro_batches[0]),
+    )
 
 
 def plain(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> dict:
@@ -75,7 +81,7 @@ def plain(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> 
     model = classification.BUILDERS[args.model](args.image_size)
     model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
     wall = common.notebook_fit(model, data, "labels", args, out / "best.keras", timer, "float32")
-    return dict(wall=wall, policy="float32")
+    return dict(wall=wall, policy="float32", parts=1)
 
 
 def child(args: argparse.Namespace) -> None:
@@ -93,6 +99,7 @@ def child(args: argparse.Namespace) -> None:
         variant=args.child,
         policy=run["policy"],
         batch=args.batch,
+        parts=run["parts"],
         **common.speeds(timer, n, run["wall"]),
     )
 
@@ -121,15 +128,14 @@ def main() -> None:
             f"{args.epochs} epochs, backend {args.backend}",
             flush=True,
         )
-        runs = [("pipeline", p) for p in args.precision]
-        runs += [("plain", "float32")] if args.plain else []
+        runs = common.pipeline_runs(args, "plain" if args.plain else None)
         rows = []
         for model in args.models:
             for batch in args.batch_size:
-                for variant, policy in runs:
-                    flags = common.training_flags(args, variant, batch, policy)
+                for variant, policy, parts in runs:
+                    flags = common.training_flags(args, variant, batch, policy, parts)
                     flags += ["--data", work, "--model", model]
-                    result = work / f"{model}_{variant}_{policy}_{batch}.json"
+                    result = work / f"{model}_{variant}_{policy}_{batch}_{parts}.json"
                     rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
                     print(f"done: {model} {variant} {policy} batch {batch}", flush=True)
         print(common.table(rows, COLUMNS))

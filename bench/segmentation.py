@@ -23,6 +23,7 @@ COLUMNS = [
     ("variant", "variant", "s"),
     ("policy", "precision", "s"),
     ("batch", "batch", "d"),
+    ("parts", "micro-batches", "d"),
     ("n", "train images", "d"),
     ("seen", "images per epoch", "d"),
     ("first_s", "epoch 1 s", ".1f"),
@@ -80,6 +81,7 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
             args.batch,
             precision=args.policy,
             steps_per_execution=args.steps_per_execution,
+            micro_batches=args.parts,
         ),
         train=(load["train_images"], load["train_masks"]),
         val=(load["val_images"], load["val_masks"]),
@@ -88,7 +90,12 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
         state_dir=out / "state",
     )
     wall = time.perf_counter() - start
-    return dict(wall=wall, policy=history.precision[0], model=out / "model.keras")
+    return dict(
+        wall=wall,
+        policy=history.precision[0],
+        parts=int(history.micro_batches[0]),
+        model=out / "model.keras",
+    )
 
 
 def notebook(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> dict:
@@ -101,7 +108,7 @@ def notebook(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
     best = out / "oxford_segmentation.keras"
     wall = common.notebook_fit(model, data, "masks", args, best, timer)
-    return dict(wall=wall, policy="float32", model=best)
+    return dict(wall=wall, policy="float32", parts=1, model=best)
 
 
 def child(args: argparse.Namespace) -> None:
@@ -119,12 +126,14 @@ def child(args: argparse.Namespace) -> None:
 
     model = keras.models.load_model(run["model"])
     val = [Rows(data[k]) for k in ("val_images", "val_masks")]
-    scores = evaluation.segmentation(model, *val, args.batch)
+    # Small scoring batches: the peak memory columns are training's, not the scoring's.
+    scores = evaluation.segmentation(model, *val, 8)
     common.finish(
         args.result,
         variant=args.child,
         policy=run["policy"],
         batch=args.batch,
+        parts=run["parts"],
         iou=scores["mean_iou"],
         **common.speeds(timer, n, run["wall"]),
     )
@@ -151,15 +160,15 @@ def main() -> None:
             f"{args.epochs} epochs, backend {args.backend}",
             flush=True,
         )
-        runs = [("pipeline", p) for p in args.precision]
-        runs += [] if args.no_notebook else [("notebook", "float32")]
+        runs = common.pipeline_runs(args, None if args.no_notebook else "notebook")
         rows = []
         for batch in args.batch_size:
-            for variant, policy in runs:
-                flags = common.training_flags(args, variant, batch, policy) + ["--data", work]
-                result = work / f"{variant}_{policy}_{batch}.json"
+            for variant, policy, parts in runs:
+                flags = common.training_flags(args, variant, batch, policy, parts)
+                flags += ["--data", work]
+                result = work / f"{variant}_{policy}_{batch}_{parts}.json"
                 rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
-                print(f"done: {variant} {policy} batch {batch}", flush=True)
+                print(f"done: {variant} {policy} batch {batch}, micro-batches {parts}", flush=True)
         base = {r["batch"]: r["rate"] for r in rows if r["variant"] == "notebook"}
         for r in rows:
             r["speedup"] = r["rate"] / base[r["batch"]] if r["batch"] in base else None

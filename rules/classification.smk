@@ -74,7 +74,7 @@ rule train_classifier:
         mem_mb=lambda w: training_mem_mb(
             w.model,
             config["classification"]["image_size"],
-            config["classification"]["train"][w.model]["batch_size"],
+            config["classification"]["train"][w.model],
         ),
         runtime=24 * 60,
     params:

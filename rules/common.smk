@@ -1,5 +1,6 @@
 # Helpers shared by every stage.
 
+from snakevision.configuration import BATCH_NORMALIZED
 from snakevision.imports import library_modules
 
 SCRIPTS = Path(workflow.basedir) / "scripts"
@@ -30,10 +31,19 @@ MB_PER_IMAGE = {
 }
 
 
-def training_mem_mb(model, image_size, batch_size):
-    """Host memory to request for training: the runtime plus a batch's activations, with margin."""
+def training_mem_mb(model, image_size, train):
+    """Host memory to request for training: the runtime plus one pass's activations, with margin.
+
+    micro_batches: auto splits batches on a CPU only, into parts of at most 8 images
+    (snakevision.training.CPU_MICRO_BATCH); a GPU job's host memory holds no activations, so
+    the CPU's parts bound what a job needs either way.
+    """
     per_image, size = MB_PER_IMAGE[model]
-    return int(1500 + 1.25 * per_image * batch_size * (image_size / size) ** 2)
+    batch, parts = train["batch_size"], train["micro_batches"]
+    if parts == "auto":
+        parts = 1 if model in BATCH_NORMALIZED else -(-batch // 8)
+    images = -(-batch // parts)
+    return int(1500 + 1.25 * per_image * images * (image_size / size) ** 2)
 
 
 def archive_path(wildcards):

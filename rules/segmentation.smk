@@ -31,7 +31,7 @@ rule train_segmentation:
         mem_mb=training_mem_mb(
             "segmentation",
             config["segmentation"]["image_size"],
-            config["segmentation"]["train"]["batch_size"],
+            config["segmentation"]["train"],
         ),
         runtime=24 * 60,
     params:

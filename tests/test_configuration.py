@@ -103,6 +103,25 @@ CASES = {
         # 37 breeds x 2 images, less the corrupt JPEG that is never usable.
         ["split.segmentation.num_val (74)", "73 from dataset.synthetic.images_per_breed", "1..72"],
     ),
+    "micro_batches neither auto nor a count": (
+        _set("segmentation.train.micro_batches", "half"),
+        ["segmentation.train.micro_batches: 'half' is not valid", "auto or a whole number >= 1"],
+    ),
+    "micro_batches > batch_size": (
+        _set("classification.train.convnet.micro_batches", 64),
+        [
+            "classification.train.convnet.micro_batches (64) exceeds "
+            "classification.train.convnet.batch_size (32)",
+            "allowed: auto or 1..batch_size",
+        ],
+    ),
+    "micro_batches under batch normalization": (
+        _set("classification.train.mini_xception.micro_batches", 4),
+        [
+            "classification.train.mini_xception.micro_batches (4): the model's batch "
+            "normalization needs whole batches; allowed: 1 or auto"
+        ],
+    ),
     "classification too large": (
         _set("split.classification.train", 3000),
         ["split.classification train+val+test (4300 per species)", "lower the counts"],

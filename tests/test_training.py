@@ -13,9 +13,10 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from snakevision import evaluation, precision, training
+from snakevision import evaluation, hardware, precision, training
+from snakevision.configuration import BATCH_NORMALIZED
 from snakevision.metrics import confusion_matrix, segmentation_metrics
-from snakevision.models import segmentation
+from snakevision.models import classification, segmentation
 
 SIZE = 32
 
@@ -52,6 +53,85 @@ def test_batches_cover_every_row_once_per_epoch_in_a_seeded_order():
     assert ordered[0][:, 0, 0, 0].tolist() == [0, 1, 2, 3]
 
 
+def test_micro_batches_split_each_batch_and_a_short_last_one_joins_the_one_before():
+    images = np.arange(22, dtype=np.uint8).reshape(22, 1, 1, 1)
+    labels = np.arange(22, dtype=np.uint8)
+    whole = training.Batches(images, labels, 8, shuffle=True, seed=1)
+    parts = training.Batches(images, labels, 8, shuffle=True, seed=1, micro_batches=4)
+    assert (len(whole), len(parts)) == (3, 12)
+    for i in range(3):  # four consecutive parts make up batch i
+        joined = np.concatenate([parts[4 * i + p][1] for p in range(4)])
+        assert joined.tolist() == whole[i][1].tolist()
+    assert [len(parts[i][1]) for i in range(12)] == [2] * 8 + [2, 2, 1, 1]
+    short = training.Batches(images[:19], labels[:19], 8, micro_batches=4)  # 8, 8 and 3 images
+    assert [len(short[i][1]) for i in range(len(short))] == [2, 2, 2, 2, 3, 3, 3, 2]
+    with pytest.raises(ValueError, match="3 images cannot make 4 micro-batches"):
+        training.Batches(images[:3], labels[:3], 8, micro_batches=4)
+
+
+def test_micro_batches_auto_splits_on_a_cpu_only_and_never_under_batch_norm():
+    model = segmentation.build(SIZE, 3)
+    cpu = not hardware.has_accelerator()
+    assert training.micro_batches("auto", 64, model) == (8 if cpu else 1)
+    assert training.micro_batches("auto", 20, model) == (3 if cpu else 1)
+    assert training.micro_batches(4, 8, model) == 4
+    xception = classification.mini_xception(80)
+    assert training.micro_batches("auto", 64, xception) == 1
+    assert training.micro_batches(1, 64, xception) == 1
+    with pytest.raises(ValueError, match="mini_xception has batch normalization .*; use 1"):
+        training.micro_batches(2, 64, xception)
+    refused = set()  # the config check knows the same models
+    for name in ("convnet", "mini_xception"):  # the models the workflow trains
+        try:
+            training.micro_batches(2, 64, classification.BUILDERS[name](80))
+        except ValueError:
+            refused.add(name)
+    assert refused == BATCH_NORMALIZED
+    with pytest.raises(ValueError, match="micro_batches 16 exceeds batch_size 8"):
+        training.micro_batches(16, 8, model)
+    with pytest.raises(ValueError, match="'half' is not 'auto' or a whole number"):
+        training.micro_batches("half", 8, model)
+
+
+def test_micro_batches_train_as_whole_batches(tmp_path):
+    """Parts with averaged gradients make the same updates as one pass over each batch.
+
+    SGD, because RMSprop's first steps divide by the gradient's own size: float rounding in
+    gradients near zero then flips whole steps, and the runs drift apart within 1%.
+    """
+    images, masks = tiny_data(n=24)
+    histories, weights = [], []
+    for parts in (1, 4):
+        out = tmp_path / str(parts)
+        settings = training.Settings(
+            epochs=3,
+            batch_size=8,
+            optimizer="sgd",
+            learning_rate=0.01,
+            precision="float32",
+            micro_batches=parts,
+        )
+        histories.append(
+            training.fit(
+                lambda: segmentation.build(SIZE, 3),
+                training.SEGMENTATION,
+                settings,
+                (images, masks),
+                (images[:8], masks[:8]),
+                model_path=out / "model.keras",
+                history_path=out / "history.csv",
+                state_dir=out / "state",
+            )
+        )
+        weights.append(keras.models.load_model(out / "model.keras").get_weights())
+    whole, split = histories
+    for column in ("loss", "val_loss", "val_mean_iou"):
+        assert np.allclose(whole[column], split[column], rtol=1e-5, atol=1e-6), column
+    assert whole.loss.is_monotonic_decreasing and whole.loss.nunique() == 3  # it learned
+    for a, b in zip(*weights):
+        assert np.allclose(a, b, rtol=1e-3, atol=3e-5)  # biases sum many pixels: rounding
+
+
 def test_batches_refuse_mismatched_labels():
     with pytest.raises(ValueError, match="10 images but 9 labels"):
         training.Batches(np.zeros((10, 2, 2, 3), np.uint8), np.zeros(9, np.uint8), 4)
@@ -65,12 +145,12 @@ def test_settings_take_only_training_keys():
 def test_precision_auto_follows_the_hardware(tmp_path):
     fake = tmp_path / "cpuinfo"
     fake.write_text("processor : 0\nflags : fpu avx512f amx_bf16 amx_tile\n")
-    assert {"amx_bf16", "avx512f"} <= precision.cpu_flags(fake)
-    assert precision.cpu_flags(tmp_path / "missing") == set()
-    fast, why = precision.fast_bf16()
+    assert {"amx_bf16", "avx512f"} <= hardware.cpu_flags(fake)
+    assert hardware.cpu_flags(tmp_path / "missing") == set()
+    fast, why = hardware.fast_bf16()
     assert precision.choose("auto") == ("mixed_bfloat16" if fast else "float32"), why
-    if not precision._gpu_capabilities():
-        has = bool(precision.cpu_flags() & precision.CPU_BF16_FLAGS)
+    if not hardware.gpu_capabilities():
+        has = bool(hardware.cpu_flags() & hardware.CPU_BF16_FLAGS)
         assert fast == has
     assert precision.choose("float32") == "float32"
     with pytest.raises(ValueError, match="precision 'half'"):
@@ -79,11 +159,11 @@ def test_precision_auto_follows_the_hardware(tmp_path):
 
 def test_epoch_log_drops_rows_past_the_resumed_epoch(tmp_path):
     path = tmp_path / "history.csv"
-    pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.9, 0.5, 0.7]}).to_csv(path, index=False)
+    pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.9, 0.7, 0.5]}).to_csv(path, index=False)
     log = training.EpochLog(path, num_images=10, policy="float32")
-    assert log.best_val_loss() == 0.5
+    assert (log.best_val_loss(3), log.best_val_loss(2), log.best_val_loss(0)) == (0.5, 0.7, None)
     log.set_params({"epochs": 5})
-    log.on_epoch_begin(2)  # the backup had two finished epochs: epoch 3 is redone
+    log.on_epoch_begin(2)  # the resume state had two finished epochs: epoch 3 is redone
     assert [r["epoch"] for r in log.rows] == [1, 2]
 
 
@@ -159,14 +239,14 @@ def test_fit_resumes_with_more_epochs_but_not_with_other_settings_or_data(tmp_pa
     state = paths["state_dir"]
     identity = json.loads((state / "run.json").read_text())
     more = dataclasses.replace(settings, epochs=5)
-    assert identity == training.run_identity(args[0](), more, "float32", *data)
+    assert identity == training.run_identity(args[0](), more, "float32", 1, *data)
 
     other = dataclasses.replace(more, learning_rate=5e-4)
-    differs = training.run_identity(args[0](), other, "float32", *data)
+    differs = training.run_identity(args[0](), other, "float32", 1, *data)
     assert differs["settings"] != identity["settings"]
     images = data[0][0].copy()
     images[-1, 0, 0, 0] += 1  # one value of one training image
-    changed = training.run_identity(args[0](), more, "float32", (images, data[0][1]), data[1])
+    changed = training.run_identity(args[0](), more, "float32", 1, (images, data[0][1]), data[1])
     assert changed["data"] != identity["data"]
     with caplog.at_level(logging.INFO):
         history = training.fit(*args, other, *data, **paths)
@@ -176,6 +256,37 @@ def test_fit_resumes_with_more_epochs_but_not_with_other_settings_or_data(tmp_pa
     assert "resuming" not in caplog.text
     assert history.epoch.tolist() == [1, 2, 3, 4, 5]
     assert history.val_loss.iloc[0] != first.val_loss.iloc[0]  # a new first epoch, not the old
+
+
+def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_path):
+    images, masks = tiny_data(n=16)
+
+    def compiled():
+        keras.utils.set_random_seed(0)
+        model = segmentation.build(SIZE, 3)
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    model = compiled()
+    model.fit(
+        images,
+        masks,
+        batch_size=8,
+        epochs=2,
+        validation_data=(images, masks),
+        callbacks=[training.Checkpoints(tmp_path)],
+        verbose=0,
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "epoch-0002.weights.h5"]
+    (tmp_path / ".tmp-epoch-0003.weights.h5").write_bytes(b"\x89HDF")  # a write cut short
+    fresh = compiled()
+    assert training.Checkpoints(tmp_path).restore(fresh) == 2
+    assert int(fresh.optimizer.iterations) == 4
+    for a, b in zip(
+        model.weights + model.optimizer.variables, fresh.weights + fresh.optimizer.variables
+    ):
+        assert np.array_equal(a, b), a.path
+    assert training.Checkpoints(tmp_path / "none").restore(compiled()) == 0
 
 
 def test_segmentation_evaluation_accumulates_over_uneven_batches():
@@ -217,7 +328,7 @@ def test_mean_iou_counts_what_keras_counts():
 
 
 JAX_SCRIPT = """
-import sys, threading, numpy as np, keras
+import dataclasses, sys, threading, numpy as np, keras
 sys.path.insert(0, "scripts")
 from snakevision import training
 from snakevision.models import segmentation
@@ -241,11 +352,16 @@ keras.Model.fit = lambda self, *a, callbacks=(), **k: fit(
 rng = np.random.default_rng(0)
 x = rng.integers(0, 255, (16, 32, 32, 3), dtype=np.uint8)
 y = rng.integers(0, 3, (16, 32, 32, 1), dtype=np.uint8)
-s = training.Settings(epochs=2, batch_size=8, precision="float32")
+s = training.Settings(epochs=2, batch_size=8, optimizer="sgd", learning_rate=0.01,
+                      precision="float32")
 out = sys.argv[1]
 h = training.fit(lambda: segmentation.build(32, 3), training.SEGMENTATION, s, (x, y), (x, y),
                  out + "/model.keras", out + "/history.csv", out + "/state")
 print("epochs", h.epoch.tolist())
+s2 = dataclasses.replace(s, micro_batches=2)
+h2 = training.fit(lambda: segmentation.build(32, 3), training.SEGMENTATION, s2, (x, y), (x, y),
+                  out + "/model2.keras", out + "/history2.csv", out + "/state2")
+print("micro-batches train alike", np.allclose(h.val_loss, h2.val_loss, rtol=1e-4))
 print("batch hooks on the main thread", sorted(Probe.threads))
 sys.path.insert(0, "tests")
 from test_training import mean_iou_histories
@@ -269,6 +385,7 @@ def test_the_same_training_code_runs_on_jax(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "epochs [1, 2]" in result.stdout
+    assert "micro-batches train alike True" in result.stdout
     assert "batch hooks on the main thread [False]" in result.stdout
     assert "mean_iou as Keras counts True" in result.stdout
     assert (tmp_path / "model.keras").exists()

@@ -11,6 +11,10 @@ import yaml
 from snakevision.pets import breed_of, species_of
 from snakevision.synthetic import CAT_BREEDS, DOG_BREEDS, QUIRKS
 
+# Models with batch normalization, which would normalise over parts of a batch with
+# micro_batches above 1 (snakevision.training.micro_batches refuses them too).
+BATCH_NORMALIZED = {"mini_xception"}
+
 # Images per species in the official archives (7,390 in all; an upper bound of the usable ones).
 OFFICIAL_IMAGES = {"cat": 2400, "dog": 4990}
 
@@ -70,6 +74,21 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
             f"split.segmentation.num_val ({num_val}) must be smaller than the number of images "
             f"({total} from {origin}); allowed: 1..{total - 1}"
         )
+    trainings = {"segmentation.train": config["segmentation"]["train"]}
+    for model, train in config["classification"]["train"].items():
+        trainings[f"classification.train.{model}"] = train
+    for key, train in trainings.items():
+        parts = train["micro_batches"]
+        if key.rpartition(".")[2] in BATCH_NORMALIZED and parts not in (1, "auto"):
+            problems.append(
+                f"{key}.micro_batches ({parts}): the model's batch normalization needs whole "
+                "batches; allowed: 1 or auto"
+            )
+        elif parts != "auto" and parts > train["batch_size"]:
+            problems.append(
+                f"{key}.micro_batches ({parts}) exceeds {key}.batch_size ({train['batch_size']}); "
+                "allowed: auto or 1..batch_size"
+            )
     wanted = sum(split["classification"][k] for k in ("train", "val", "test"))
     available = min(per_species.values())
     if wanted > available:

@@ -14,10 +14,10 @@ import pandas as pd
 
 @contextmanager
 def atomic(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside target (same suffix); rename it to target on success."""
+    """Yield a temporary path beside target (same name ending); rename it to target on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.stem}.tmp{target.suffix}")
+    tmp = target.with_name(f".tmp-{target.name}")  # Keras wants .keras, .weights.h5 endings
     try:
         yield tmp
         os.replace(tmp, target)
