@@ -297,8 +297,8 @@ def micro_batches(requested: int | str, batch_size: int, model: keras.Model) -> 
 
     Equal to one pass over the whole batch, unless the model normalises over the batch: batch
     normalisation would then see only a part. 'auto' splits only on a CPU, into parts of at
-    most CPU_MICRO_BATCH images: there activations take host memory, at a batch of 64 the book's
-    segmentation model needs 4.3 GB in one pass and 1.5 GB in eight.
+    most CPU_MICRO_BATCH images: there activations take host memory, and the book's segmentation
+    job peaks at 4.5 GB with one pass per batch of 64 and 1.6 GB with eight (bench/README.md).
     """
     batch_norm = keras.layers.BatchNormalization
     normalised = [layer.name for layer in _all_layers(model) if isinstance(layer, batch_norm)]
