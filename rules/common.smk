@@ -1,6 +1,6 @@
 # Helpers shared by every stage.
 
-from snakevision.configuration import BATCH_NORMALIZED
+from snakevision.batching import BATCH_NORMALIZED, CPU_MICRO_BATCH
 from snakevision.imports import library_modules
 
 SCRIPTS = Path(workflow.basedir) / "scripts"
@@ -34,14 +34,14 @@ MB_PER_IMAGE = {
 def training_mem_mb(model, image_size, train):
     """Host memory to request for training: the runtime plus one pass's activations, with margin.
 
-    micro_batches: auto splits batches on a CPU only, into parts of at most 8 images
-    (snakevision.training.CPU_MICRO_BATCH); a GPU job's host memory holds no activations, so
-    the CPU's parts bound what a job needs either way.
+    micro_batches: auto splits batches on a CPU only, into parts of at most CPU_MICRO_BATCH
+    images; a GPU job's host memory holds no activations, so the CPU's parts bound what a job
+    needs either way.
     """
     per_image, size = MB_PER_IMAGE[model]
     batch, parts = train["batch_size"], train["micro_batches"]
     if parts == "auto":
-        parts = 1 if model in BATCH_NORMALIZED else -(-batch // 8)
+        parts = 1 if model in BATCH_NORMALIZED else -(-batch // CPU_MICRO_BATCH)
     images = -(-batch // parts)
     return int(1500 + 1.25 * per_image * images * (image_size / size) ** 2)
 

@@ -100,7 +100,7 @@ def test_training_asks_for_memory_by_batch_and_image_size(tmp_path: Path) -> Non
         "train_classifier/convnet",
         "train_classifier/mini_xception",
     }
-    # On a CPU the book's batch of 64 at 200x200 peaked at 4.5 GB in one pass and 1.5 GB in
+    # On a CPU the book's batch of 64 at 200x200 peaked at 4.5 GB in one pass and 1.6 GB in
     # the eight parts that micro_batches: auto makes (bench/README.md).
     assert 1600 <= default["train_segmentation"] <= 2500
     write_config(

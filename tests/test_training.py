@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from snakevision import evaluation, hardware, precision, training
-from snakevision.configuration import BATCH_NORMALIZED
+from snakevision.batching import BATCH_NORMALIZED
 from snakevision.metrics import confusion_matrix, segmentation_metrics
 from snakevision.models import classification, segmentation
 

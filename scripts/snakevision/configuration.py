@@ -8,12 +8,9 @@ from typing import Any
 import jsonschema
 import yaml
 
+from snakevision.batching import BATCH_NORMALIZED
 from snakevision.pets import breed_of, species_of
 from snakevision.synthetic import CAT_BREEDS, DOG_BREEDS, QUIRKS
-
-# Models with batch normalization, which would normalise over parts of a batch with
-# micro_batches above 1 (snakevision.training.micro_batches refuses them too).
-BATCH_NORMALIZED = {"mini_xception"}
 
 # Images per species in the official archives (7,390 in all; an upper bound of the usable ones).
 OFFICIAL_IMAGES = {"cat": 2400, "dog": 4990}
@@ -74,12 +71,12 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
             f"split.segmentation.num_val ({num_val}) must be smaller than the number of images "
             f"({total} from {origin}); allowed: 1..{total - 1}"
         )
-    trainings = {"segmentation.train": config["segmentation"]["train"]}
+    trainings = [("segmentation.train", "segmentation", config["segmentation"]["train"])]
     for model, train in config["classification"]["train"].items():
-        trainings[f"classification.train.{model}"] = train
-    for key, train in trainings.items():
+        trainings.append((f"classification.train.{model}", model, train))
+    for key, model, train in trainings:
         parts = train["micro_batches"]
-        if key.rpartition(".")[2] in BATCH_NORMALIZED and parts not in (1, "auto"):
+        if model in BATCH_NORMALIZED and parts not in (1, "auto"):
             problems.append(
                 f"{key}.micro_batches ({parts}): the model's batch normalization needs whole "
                 "batches; allowed: 1 or auto"

@@ -18,13 +18,10 @@ import numpy as np
 import pandas as pd
 
 from snakevision import hardware, precision
+from snakevision.batching import CPU_MICRO_BATCH
 from snakevision.files import atomic, write_csv, write_json
 
 log = logging.getLogger(__name__)
-
-# Images per micro-batch that micro_batches: auto aims at on a CPU, where activations live in
-# host memory: the book's segmentation model then needs under 2 GB at batch 64, at equal speed.
-CPU_MICRO_BATCH = 8
 
 OPTIMIZERS = {
     "rmsprop": keras.optimizers.RMSprop,
@@ -308,7 +305,7 @@ def micro_batches(requested: int | str, batch_size: int, model: keras.Model) -> 
         elif hardware.has_accelerator():
             parts, why = 1, "activations live in accelerator memory"
         else:
-            parts = -(-batch_size // CPU_MICRO_BATCH)
+            parts = math.ceil(batch_size / CPU_MICRO_BATCH)
             why = f"on a CPU, parts of at most {CPU_MICRO_BATCH} images"
         log.info("micro_batches auto -> %d (%s)", parts, why)
         return parts
