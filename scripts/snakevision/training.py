@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import h5py
 import keras
 import numpy as np
 import pandas as pd
@@ -22,6 +23,8 @@ from snakevision.batching import CPU_MICRO_BATCH
 from snakevision.files import atomic, write_csv, write_json
 
 log = logging.getLogger(__name__)
+
+SEED_STATES = "snakevision_seed_states"  # the group Checkpoints adds to Keras's weights file
 
 OPTIMIZERS = {
     "rmsprop": keras.optimizers.RMSprop,
@@ -54,9 +57,11 @@ class Batches(keras.utils.PyDataset):
     """Batches of uint8 images (and labels) read from arrays on disk (npy.Rows) or in memory.
 
     Images stay uint8 until the model's first layer: no float copy of the data set exists.
-    With micro_batches k, each batch comes as k consecutive parts (sizes differing by at most
-    one image) for an optimizer that accumulates k steps; a last batch of fewer than k images
-    joins the one before, so every accumulation ends with its batch.
+    Shuffled, each epoch's order is drawn from (seed, epoch): a run resumed at epoch e sees the
+    batches an uninterrupted run would. With micro_batches k, each batch comes as k consecutive
+    parts (sizes differing by at most one image) for an optimizer that accumulates k steps; a
+    last batch of fewer than k images joins the one before, so every accumulation ends with its
+    batch.
     """
 
     def __init__(
@@ -67,6 +72,7 @@ class Batches(keras.utils.PyDataset):
         *,
         shuffle: bool = False,
         seed: int = 0,
+        epoch: int = 0,
         label_dtype: str | None = None,
         micro_batches: int = 1,
         **kwargs: Any,
@@ -82,8 +88,8 @@ class Batches(keras.utils.PyDataset):
         self.starts = list(range(0, n, batch_size)) + [n]
         if len(self.starts) > 2 and n - self.starts[-2] < micro_batches:
             del self.starts[-2]
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(n) if shuffle else np.arange(n)
+        self.seed, self.epoch = seed, epoch
+        self.order = self._order()
 
     def __len__(self) -> int:
         return (len(self.starts) - 1) * self.parts
@@ -101,8 +107,16 @@ class Batches(keras.utils.PyDataset):
         return x, (y.astype(self.label_dtype) if self.label_dtype else y)
 
     def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self.order = self.rng.permutation(len(self.images))
+        self.epoch += 1
+        self.order = self._order()
+
+    def _order(self) -> np.ndarray:
+        n = len(self.images)
+        return (
+            np.random.default_rng((self.seed, self.epoch)).permutation(n)
+            if self.shuffle
+            else np.arange(n)
+        )
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -170,8 +184,10 @@ class Checkpoints(keras.callbacks.Callback):
 
     Both are written atomically, where Keras's ModelCheckpoint and BackupAndRestore write in
     place: a job killed while they write (a time limit, a power cut) leaves a half file that
-    the rerun cannot load. The resume state is the weights and optimizer variables, in a file
-    named by the epochs finished.
+    the rerun cannot load. The resume state, in a file named by the epochs finished, is the
+    weights, the optimizer's variables and the seed states of the random layers (augmentation,
+    dropout), which Keras leaves out of weights: with them a resumed run trains as an
+    uninterrupted one would.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -186,6 +202,13 @@ class Checkpoints(keras.callbacks.Callback):
             return 0
         model.optimizer.build(model.trainable_variables)
         model.load_weights(saves[-1])
+        seeds = _seed_states(model)
+        with h5py.File(saves[-1], "r") as saved:
+            if SEED_STATES in saved:
+                for i, state in enumerate(seeds):
+                    state.assign(saved[SEED_STATES][str(i)][()])
+            elif seeds:  # a state saved by an older snakevision
+                log.warning("%s has no seed states: random layers draw afresh", saves[-1])
         return int(saves[-1].name.split(".")[0].removeprefix("epoch-"))
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
@@ -197,9 +220,18 @@ class Checkpoints(keras.callbacks.Callback):
         save = self.folder / f"epoch-{epoch + 1:04d}.weights.h5"
         with atomic(save) as tmp:
             self.model.save_weights(tmp)
+            with h5py.File(tmp, "a") as saved:
+                for i, state in enumerate(_seed_states(self.model)):
+                    saved[f"{SEED_STATES}/{i}"] = keras.ops.convert_to_numpy(state)
         for old in self.folder.glob("epoch-*.weights.h5"):
             if old != save:
                 old.unlink()
+
+
+def _seed_states(model: keras.Model) -> list:
+    """The random layers' seed states: what model.variables holds beyond model.weights."""
+    weights = {id(w) for w in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
 
 
 @dataclass(frozen=True)
@@ -265,11 +297,16 @@ def fit(
     batches = dict(label_dtype=task.label_dtype, workers=2)
     model.fit(
         initial_epoch=start,
+        # Batches shuffles rows by (seed, epoch). Keras would also shuffle the order of the
+        # batches with Python's global random state, which a resumed run does not restore,
+        # and which would scatter the parts of a batch over several accumulated updates.
+        shuffle=False,
         x=Batches(
             *train,
             settings.batch_size,
             shuffle=True,
             seed=settings.seed,
+            epoch=start,
             micro_batches=parts,
             **batches,
         ),
