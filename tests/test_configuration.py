@@ -74,6 +74,14 @@ CASES = {
         _set("dataset.source", "ftp"),
         ["dataset.source: 'ftp' is not allowed; allowed values: ['download', 'synthetic']"],
     ),
+    "a float where a whole number goes": (
+        _set("split.segmentation.num_val", 500.0),
+        ["split.segmentation.num_val: 500.0 is not of type 'integer'"],
+    ),
+    "synthetic pictures too large": (
+        _set("dataset.synthetic.max_side", 5000),
+        ["dataset.synthetic.max_side: 5000 is greater than the maximum of 4096"],
+    ),
     "negative count": (
         _set("split.classification.val", -5),
         ["split.classification.val: -5 is less than the minimum of 1"],

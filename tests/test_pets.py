@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,25 @@ def test_missing_extra_and_bad_trimaps(dataset, tmp_path: Path) -> None:
     assert reasons["pug_2"] == "no trimap" and reasons["pug_9"] == "no image"
     assert "values [1, 2, 3, 7]" in reasons["boxer_2"] and "1, 2, 3" in reasons["boxer_2"]
     assert set(_ok(index).stem) == STEMS - {"beagle_1", "pug_2", "boxer_2"}
+
+
+def test_a_header_claiming_a_huge_picture_is_excluded(dataset, tmp_path: Path) -> None:
+    images, trimaps = _copy(dataset, tmp_path)
+    for path in (images / "pug_3.jpg", trimaps / "boxer_3.png"):
+        Image.new("RGB" if path.suffix == ".jpg" else "L", (30, 20), 2).save(path)
+    # A damaged JPEG frame header (SOF0) and PNG header (IHDR): 65535 x 65535 pixels.
+    jpeg = bytearray((images / "pug_3.jpg").read_bytes())
+    at = jpeg.index(b"\xff\xc0") + 5
+    jpeg[at : at + 4] = b"\xff\xff\xff\xff"
+    (images / "pug_3.jpg").write_bytes(bytes(jpeg))
+    png = bytearray((trimaps / "boxer_3.png").read_bytes())
+    at = png.index(b"IHDR")
+    png[at + 4 : at + 12] = (65535).to_bytes(4, "big") * 2
+    png[at + 17 : at + 21] = zlib.crc32(png[at : at + 17]).to_bytes(4, "big")  # a valid chunk
+    (trimaps / "boxer_3.png").write_bytes(bytes(png))
+    reasons = dict(zip(*pets.build_index(images, trimaps)[["stem", "reason"]].values.T))
+    assert reasons["pug_3"].startswith("too large to decode")
+    assert reasons["boxer_3"].startswith("trimap too large to decode")
 
 
 def test_pairs_match_by_stem_not_position(dataset, tmp_path: Path) -> None:

@@ -37,10 +37,19 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{key}: {error.message}{hint}"
 
 
+# JSON Schema counts 1000.0 as an integer; the jobs' range() and array shapes do not.
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
 def schema_errors(config: dict[str, Any], schema_path: Path) -> list[str]:
     """Every schema violation of config, one readable line each."""
     schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     return [_describe(e) for e in errors]
 

@@ -27,6 +27,8 @@ def open_rgb(path: Path) -> Image.Image:
                 return image if image.mode == "RGB" else image.convert("RGB")
     except UnidentifiedImageError as exc:
         raise DecodeError("not an image") from exc
+    except Image.DecompressionBombError as exc:  # a damaged header can claim any size
+        raise DecodeError(f"too large to decode: {exc}") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise DecodeError(f"undecodable: {exc}") from exc
 
@@ -39,6 +41,8 @@ def open_trimap(path: Path) -> Image.Image:
             trimap = image if image.mode == "L" else image.convert("L")
     except UnidentifiedImageError as exc:
         raise DecodeError("trimap is not an image") from exc
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(f"trimap too large to decode: {exc}") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise DecodeError(f"trimap undecodable: {exc}") from exc
     low, high = trimap.getextrema()  # ten times cheaper than np.unique on every trimap
@@ -53,7 +57,7 @@ def image_format(path: Path) -> str:
     try:
         with Image.open(path) as image:
             return image.format or ""
-    except (OSError, UnidentifiedImageError):
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
         return ""
 
 
