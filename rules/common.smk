@@ -50,3 +50,11 @@ def archive_path(wildcards):
     """Where the archive comes from: the verified download or the synthetic generator."""
     folder = "downloads" if config["dataset"]["source"] == "download" else "synthetic"
     return f"resources/{folder}/{wildcards.archive}.tar.gz"
+
+
+def archive_expected(wildcards):
+    """The sha256 and size a downloaded archive must have; None for synthetic archives."""
+    if config["dataset"]["source"] != "download":
+        return None
+    archive = config["dataset"]["archives"][wildcards.archive]
+    return {"sha256": archive["sha256"], "size": archive.get("size")}

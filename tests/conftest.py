@@ -47,7 +47,9 @@ class Server:
 
     base: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
-    ranges: bool = True  # answer Range requests with 206
+    ranges: bool = True  # answer Range requests with 206 (416 past the end)
+    ranges_from_zero: bool = False  # ...but a broken 206 that starts at byte 0
+    content_length: bool = True  # send Content-Length
     drop_after: int | None = None  # close the connection after this many body bytes...
     drop_times: int = 0  # ...for the first drop_times requests
     status: dict[str, int] = field(default_factory=dict)  # path -> forced error status
@@ -72,14 +74,18 @@ def _handler(server: Server) -> type[http.server.BaseHTTPRequestHandler]:
                 return
             data, start = server.files[self.path], 0
             match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
-            if server.ranges and match and int(match[1]) < len(data):
-                start = int(match[1])
+            if server.ranges and match and int(match[1]) >= len(data):
+                self.send_error(416)
+                return
+            if server.ranges and match:
+                start = 0 if server.ranges_from_zero else int(match[1])
                 self.send_response(206)
                 self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
             else:
                 self.send_response(200)
             body = data[start:]
-            self.send_header("Content-Length", str(len(body)))
+            if server.content_length:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if server.drop_after is not None and server.drop_times > 0:
                 server.drop_times -= 1

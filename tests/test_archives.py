@@ -96,6 +96,52 @@ def test_partial_file_of_an_earlier_run_is_resumed(served, tmp_path: Path) -> No
     assert [h.get("Range") for _, h in served.requests] == ["bytes=1234-"]
 
 
+def test_a_whole_part_file_of_an_earlier_run_is_kept_without_fetching(served, tmp_path) -> None:
+    target = tmp_path / "a.tar.gz"
+    (tmp_path / "a.tar.gz.part").write_bytes(PAYLOAD)  # stopped between last byte and rename
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD and served.requests == []
+    assert _names(tmp_path) == ["a.tar.gz"]
+
+
+def test_a_part_file_too_long_or_wrong_is_fetched_afresh(served, tmp_path) -> None:
+    target = tmp_path / "a.tar.gz"
+    for leftover in (PAYLOAD + b"junk", b"x" * len(PAYLOAD)):
+        (tmp_path / "a.tar.gz.part").write_bytes(leftover)
+        _fetch(served, target)
+        assert target.read_bytes() == PAYLOAD
+        assert [h.get("Range") for _, h in served.requests] == [None]  # no resuming of it
+        target.unlink()
+        served.requests.clear()
+
+
+def test_range_past_the_end_checks_the_part_file(served, tmp_path) -> None:
+    """Without a size in the config, a whole part file gets 416 from the server."""
+    target = tmp_path / "a.tar.gz"
+    (tmp_path / "a.tar.gz.part").write_bytes(PAYLOAD)
+    _fetch(served, target, Expected(SHA))
+    assert target.read_bytes() == PAYLOAD
+    assert [h.get("Range") for _, h in served.requests] == [f"bytes={len(PAYLOAD)}-"]
+
+
+def test_a_transfer_cut_short_without_content_length_is_resumed(served, tmp_path) -> None:
+    served.content_length = False
+    served.drop_after, served.drop_times = 100_000, 1  # ends like a finished body would
+    target = tmp_path / "a.tar.gz"
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD
+    assert [h.get("Range") for _, h in served.requests] == [None, "bytes=100000-"]
+
+
+def test_a_resumed_answer_from_the_wrong_offset_starts_over(served, tmp_path) -> None:
+    served.ranges_from_zero = True
+    target = tmp_path / "a.tar.gz"
+    (tmp_path / "a.tar.gz.part").write_bytes(PAYLOAD[:1234])
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD  # not the whole file appended to its first bytes
+    assert [h.get("Range") for _, h in served.requests] == ["bytes=1234-", None]
+
+
 def test_always_dropped_gives_up_after_retries(served, tmp_path: Path) -> None:
     served.drop_after, served.drop_times = 1_000, 100
     target = tmp_path / "a.tar.gz"

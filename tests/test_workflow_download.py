@@ -111,3 +111,21 @@ def test_an_unreachable_server_says_how_to_download_by_hand(tmp_path, http_serve
     assert "after 3 attempt(s)" in log and config["dataset"]["archives"]["images"]["url"] in log
     assert "Download it by hand" in log and "sha256sum" in log
     assert len(archive_requests(http_server)) == 3
+
+    # Following the advice: a copy cut short (a stopped curl) is refused before extraction...
+    data = dataset.images_tar.read_bytes()
+    archive = workdir / "resources/downloads/images.tar.gz"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    archive.write_bytes(data[: len(data) // 2])
+    target = "resources/oxford_pets/images"
+    run = ("--cores", "1", "--configfile=net.yaml", target)
+    result = snakemake(workdir, *run, check=False)
+    assert result.returncode != 0 and not (workdir / target).exists()
+    log = (workdir / "logs/data/extract_images.log").read_text()
+    assert f"size {len(data) // 2} bytes, expected {len(data)}" in log
+    assert "delete it and rerun to download it again" in log
+    # ...and the whole one is extracted, without a request.
+    archive.write_bytes(data)
+    snakemake(workdir, *run)
+    assert (workdir / target / "Abyssinian_1.jpg").is_file()
+    assert len(archive_requests(http_server)) == 3

@@ -68,18 +68,36 @@ def is_valid(path: Path, expected: Expected) -> bool:
     return True
 
 
-def _fetch_once(url: str, part: Path, timeout: float) -> None:
-    """Fetch url into part, resuming from part's size where the server allows ranges."""
+def _fetch_once(url: str, part: Path, timeout: float, size: int | None) -> None:
+    """Fetch url into part, resuming from part's size where the server allows ranges.
+
+    size (bytes, if known) tells a transfer cut short from a finished one when the server
+    sends no Content-Length.
+    """
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": "snakevision"})
     if have:
         request.add_header("Range", f"bytes={have}-")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # nothing past `have`: part may be whole; verify decides
+            exc.close()
+            log.info("%s: the server has no bytes past %d", url, have)
+            return
+        raise
+    with response:
         resumed = have and getattr(response, "status", 200) == 206
+        if resumed and not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
+            part.unlink()
+            raise urllib.error.URLError(
+                f"asked for bytes {have}- but got {response.headers.get('Content-Range')!r}; "
+                "starting over"
+            )
         if not resumed:
             have = 0
         length = response.headers.get("Content-Length")
-        total = have + int(length) if length else None
+        total = have + int(length) if length else size
         done, last_report = have, 0.0
         with open(part, "ab" if resumed else "wb") as out:
             while chunk := response.read(CHUNK):
@@ -98,6 +116,21 @@ def _fetch_once(url: str, part: Path, timeout: float) -> None:
         if total is not None and done < total:
             raise urllib.error.URLError(f"connection closed after {done} of {total} bytes")
     log.info("%s: %d bytes received", url, done)
+
+
+def _holds_everything(part: Path, expected: Expected) -> bool:
+    """Whether a part file left by an earlier run is the whole archive already.
+
+    A run stopped between the last byte and the rename leaves one. A part of the full size or
+    longer that is not the archive is deleted: resuming it could never succeed.
+    """
+    if expected.size is None or not part.exists() or part.stat().st_size < expected.size:
+        return False
+    if is_valid(part, expected):
+        return True
+    log.warning("%s is not the expected archive: fetching it afresh", part)
+    part.unlink()
+    return False
 
 
 def download(
@@ -119,10 +152,14 @@ def download(
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
+    if _holds_everything(part, expected):
+        log.info("%s already holds the whole, valid archive", part)
+        os.replace(part, target)
+        return
     for attempt in range(1, retries + 1):
         try:
             log.info("fetching %s (attempt %d of %d)", url, attempt, retries)
-            _fetch_once(url, part, timeout)
+            _fetch_once(url, part, timeout, expected.size)
             break
         except (
             OSError,
@@ -162,12 +199,22 @@ def _check_member(member: tarfile.TarInfo) -> None:
         raise UnsafeArchiveError(f"member {member.name!r} is not a regular file or folder")
 
 
-def extract(archive: Path, target: Path, top: str) -> None:
+def extract(archive: Path, target: Path, top: str, expected: Expected | None = None) -> None:
     """Extract the folder `top` of a gzip or plain tar archive to target, atomically.
 
-    Every member is checked before anything is written; the archive must hold `top/`.
+    With expected, the archive is verified first: one put in place by hand never went through
+    download's checks, and a cut plain tar would extract without an error. Every member is
+    checked before anything is written; the archive must hold `top/`.
     """
     archive, target = Path(archive), Path(target)
+    if expected is not None:
+        try:
+            verify(archive, expected)
+        except DownloadError as exc:
+            raise DownloadError(
+                f"{exc}. It is not the archive the config names: delete it and rerun to download "
+                "it again, or fix the config's url, sha256 and size"
+            ) from exc
     staging = target.with_name(f".{target.name}.extracting")
     shutil.rmtree(staging, ignore_errors=True)
     try:
