@@ -7,11 +7,11 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from snakevision import plots  # noqa: E402
-from snakevision.files import read_csv  # noqa: E402
+from snakevision.files import read_history  # noqa: E402
 from snakevision.metrics import per_image_iou  # noqa: E402
 from snakevision.npy import Rows  # noqa: E402
 
-plots.loss_curves(read_csv(job.input.history), job.output.loss)
+plots.loss_curves(read_history(job.input.history), job.output.loss)
 
 images, masks = Rows(job.input.images), Rows(job.input.masks)
 count = min(job.params.num_images, len(images))

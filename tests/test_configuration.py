@@ -130,6 +130,16 @@ CASES = {
             "normalization needs whole batches; allowed: 1 or auto"
         ],
     ),
+    "micro_batches under mixed_float16": (
+        lambda config: config["segmentation"]["train"].update(
+            precision="mixed_float16", micro_batches=4
+        ),
+        [
+            "segmentation.train.micro_batches (4) with segmentation.train.precision "
+            "mixed_float16: its loss scaling skips steps",
+            "allowed: 1 or auto, or precision mixed_bfloat16",
+        ],
+    ),
     "classification too large": (
         _set("split.classification.train", 3000),
         ["split.classification train+val+test (4300 per species)", "lower the counts"],

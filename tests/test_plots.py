@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
-from snakevision import plots
+from snakevision import files, plots
 
 RNG = np.random.default_rng(0)
 N, SIZE = 3, 32
@@ -42,6 +42,16 @@ def history(epochs: int = 8) -> pd.DataFrame:
     )
 
 
+def diverged_history(folder: Path) -> pd.DataFrame:
+    """history() with a NaN epoch, as training.fit writes it and the plot rules read it back."""
+    frame = history()
+    frame.loc[5, ["loss", "val_loss", "accuracy", "val_accuracy"]] = np.nan
+    files.write_csv(frame, folder / "history.csv")
+    read = files.read_history(folder / "history.csv")
+    assert read.val_loss.isna().sum() == 1 and read.val_loss.dtype == float
+    return read
+
+
 def comparison() -> pd.DataFrame:
     """Our accuracy beside the book's, one model without a book figure."""
     return pd.DataFrame(
@@ -68,6 +78,10 @@ CASES: dict[str, Callable[[Path], None]] = {
         images(), masks(channel=True), masks(), [0.5, 0.75, 0.9], p
     ),
     "classifier_curves": lambda p: plots.classifier_curves(history(), p),
+    "loss_curves_diverged_epoch": lambda p: plots.loss_curves(diverged_history(p.parent.parent), p),
+    "classifier_curves_diverged_epoch": lambda p: plots.classifier_curves(
+        diverged_history(p.parent.parent), p
+    ),
     "comparison_chart": lambda p: plots.comparison_chart(comparison(), p, "synthetic"),
 }
 

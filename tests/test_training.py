@@ -79,6 +79,9 @@ def test_micro_batches_auto_splits_on_a_cpu_only_and_never_under_batch_norm():
     assert training.micro_batches("auto", 64, model) == (8 if cpu else 1)
     assert training.micro_batches("auto", 20, model) == (3 if cpu else 1)
     assert training.micro_batches(4, 8, model) == 4
+    assert training.micro_batches("auto", 64, model, "mixed_float16") == 1
+    with pytest.raises(ValueError, match="4 under mixed_float16: its loss scaling skips"):
+        training.micro_batches(4, 8, model, "mixed_float16")
     xception = classification.mini_xception(80)
     assert training.micro_batches("auto", 64, xception) == 1
     assert training.micro_batches(1, 64, xception) == 1
@@ -168,6 +171,8 @@ def test_epoch_log_drops_rows_past_the_resumed_epoch(tmp_path):
     pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.9, 0.7, 0.5]}).to_csv(path, index=False)
     log = training.EpochLog(path, num_images=10, policy="float32")
     assert (log.best_val_loss(3), log.best_val_loss(2), log.best_val_loss(0)) == (0.5, 0.7, None)
+    pd.DataFrame({"epoch": [1, 2], "val_loss": [np.nan, 0.7]}).to_csv(path, index=False)
+    assert training.EpochLog(path, 10, "float32").best_val_loss(2) == 0.7  # NaN is not the best
     log.set_params({"epochs": 5})
     log.on_epoch_begin(2)  # the resume state had two finished epochs: epoch 3 is redone
     assert [r["epoch"] for r in log.rows] == [1, 2]
@@ -306,6 +311,16 @@ def test_fit_resumes_with_more_epochs_but_not_with_other_settings_or_data(tmp_pa
     assert history.val_loss.iloc[0] != first.val_loss.iloc[0]  # a new first epoch, not the old
 
 
+def test_fit_starts_afresh_when_the_state_has_more_epochs_than_asked(tmp_path, caplog):
+    settings = training.Settings(epochs=4, batch_size=8, precision="float32", optimizer="adam")
+    args, data, paths, first = interrupted_fit(tmp_path, settings)
+    fewer = dataclasses.replace(settings, epochs=len(first) - 1)
+    with caplog.at_level(logging.INFO):
+        history = training.fit(*args, fewer, *data, **paths)
+    assert f"with other epochs ({len(first)} finished, {len(first) - 1} asked for)" in caplog.text
+    assert history.epoch.tolist() == list(range(1, len(first)))
+
+
 def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_path):
     images, masks = tiny_data(n=16)
 
@@ -335,6 +350,49 @@ def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_pa
     ):
         assert np.array_equal(a, b), a.path
     assert training.Checkpoints(tmp_path / "none").restore(compiled()) == 0
+
+
+def test_a_diverged_epoch_is_never_the_best(tmp_path):
+    model = segmentation.build(SIZE, 3)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    checkpoints = training.Checkpoints(tmp_path)
+    checkpoints.set_model(model)
+    checkpoints.on_epoch_end(0, {"val_loss": float("nan")})
+    assert not checkpoints.best.exists() and checkpoints.finished() == 1
+    checkpoints.on_epoch_end(1, {"val_loss": 2.0})
+    checkpoints.on_epoch_end(2, {"val_loss": float("nan")})
+    assert checkpoints.best_val_loss == 2.0 and checkpoints.finished() == 3
+
+
+def test_a_run_that_never_reaches_a_finite_val_loss_says_it_diverged(tmp_path):
+    images, masks = tiny_data(n=16)
+    settings = training.Settings(
+        epochs=2, batch_size=8, optimizer="sgd", learning_rate=1e30, precision="float32"
+    )
+    model_path = tmp_path / "model.keras"
+    with pytest.raises(RuntimeError, match="no epoch of 2 reached a finite val_loss.*diverged"):
+        training.fit(
+            lambda: segmentation.build(SIZE, 3),
+            training.SEGMENTATION,
+            settings,
+            (images, masks),
+            (images[:8], masks[:8]),
+            model_path=model_path,
+            history_path=tmp_path / "history.csv",
+            state_dir=tmp_path / "state",
+        )
+    assert not model_path.exists()
+    assert pd.read_csv(tmp_path / "state/history.csv").val_loss.isna().all()
+
+
+def test_the_identity_tells_architectures_apart_whatever_their_layer_names():
+    def model(rate):
+        inputs = keras.Input((8, 8, 3))
+        x = keras.layers.Dropout(rate)(keras.layers.Conv2D(4, 3)(inputs))
+        return keras.Model(inputs, x, name="same")
+
+    assert training.architecture(model(0.5)) == training.architecture(model(0.5))
+    assert training.architecture(model(0.5)) != training.architecture(model(0.1))
 
 
 def test_checkpoints_keep_the_seed_states_keras_leaves_out_of_weights(tmp_path, caplog):

@@ -90,6 +90,12 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
                 f"{key}.micro_batches ({parts}): the model's batch normalization needs whole "
                 "batches; allowed: 1 or auto"
             )
+        elif train["precision"] == "mixed_float16" and parts not in (1, "auto"):
+            problems.append(
+                f"{key}.micro_batches ({parts}) with {key}.precision mixed_float16: its loss "
+                "scaling skips steps, which would shift the accumulated parts off the batches; "
+                "allowed: 1 or auto, or precision mixed_bfloat16"
+            )
         elif parts != "auto" and parts > train["batch_size"]:
             problems.append(
                 f"{key}.micro_batches ({parts}) exceeds {key}.batch_size ({train['batch_size']}); "

@@ -40,3 +40,8 @@ def write_json(data: Any, target: Path) -> None:
 def read_csv(path: Path) -> pd.DataFrame:
     """Read a table the workflow wrote, empty strings kept as strings."""
     return pd.read_csv(path, keep_default_na=False)
+
+
+def read_history(path: Path) -> pd.DataFrame:
+    """Read a training history: numbers, NaN where an epoch diverged (written as empty)."""
+    return pd.read_csv(path)

@@ -175,8 +175,9 @@ class EpochLog(keras.callbacks.Callback):
 
     def best_val_loss(self, epochs: int) -> float | None:
         """The lowest val_loss of the first epochs, None if none was recorded."""
-        losses = [r["val_loss"] for r in self.rows if "val_loss" in r and r["epoch"] <= epochs]
-        return min(losses) if losses else None
+        losses = [r.get("val_loss", math.nan) for r in self.rows if r["epoch"] <= epochs]
+        finite = [loss for loss in losses if math.isfinite(loss)]
+        return min(finite) if finite else None
 
 
 class Checkpoints(keras.callbacks.Callback):
@@ -195,6 +196,11 @@ class Checkpoints(keras.callbacks.Callback):
         self.folder, self.best_val_loss = Path(folder), None
         self.best = self.folder / "best.keras"
 
+    def finished(self) -> int:
+        """The epochs the latest resume state had finished (0 if there is none)."""
+        saves = sorted(self.folder.glob("epoch-*.weights.h5"))
+        return int(saves[-1].name.split(".")[0].removeprefix("epoch-")) if saves else 0
+
     def restore(self, model: keras.Model) -> int:
         """Load the latest resume state into a compiled model; the epochs it had finished."""
         saves = sorted(self.folder.glob("epoch-*.weights.h5"))
@@ -209,11 +215,14 @@ class Checkpoints(keras.callbacks.Callback):
                     state.assign(saved[SEED_STATES][str(i)][()])
             elif seeds:  # a state saved by an older snakevision
                 log.warning("%s has no seed states: random layers draw afresh", saves[-1])
-        return int(saves[-1].name.split(".")[0].removeprefix("epoch-"))
+        return self.finished()
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        val_loss = (logs or {}).get("val_loss")
-        if val_loss is not None and (self.best_val_loss is None or val_loss < self.best_val_loss):
+        val_loss = (logs or {}).get("val_loss", math.nan)
+        # A diverged epoch (NaN) is never the best, as with Keras's ModelCheckpoint.
+        if math.isfinite(val_loss) and (
+            self.best_val_loss is None or val_loss < self.best_val_loss
+        ):
             self.best_val_loss = val_loss
             with atomic(self.best) as tmp:
                 self.model.save(tmp)
@@ -264,8 +273,10 @@ def fit(
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(settings.seed)
     model = build()
-    parts = micro_batches(settings.micro_batches, settings.batch_size, model)
-    claim_state(state_dir, run_identity(model, settings, policy, parts, train, val))
+    parts = micro_batches(settings.micro_batches, settings.batch_size, model, policy)
+    claim_state(
+        state_dir, run_identity(model, settings, policy, parts, train, val), settings.epochs
+    )
     log.info(
         "training %s (%d parameters) on %d images, validating on %d; %s; backend %s, policy %s, "
         "%d micro-batch(es) per batch",
@@ -318,6 +329,11 @@ def fit(
         callbacks=[history, checkpoints],
         verbose=0,
     )
+    if not checkpoints.best.exists():
+        raise RuntimeError(
+            f"no epoch of {settings.epochs} reached a finite val_loss (history in {state_dir}): "
+            "training diverged; lower the learning rate or use float32"
+        )
     with atomic(Path(model_path)) as tmp:
         shutil.copyfile(checkpoints.best, tmp)
     table = pd.DataFrame(history.rows)
@@ -326,19 +342,27 @@ def fit(
     return table
 
 
-def micro_batches(requested: int | str, batch_size: int, model: keras.Model) -> int:
+def micro_batches(
+    requested: int | str, batch_size: int, model: keras.Model, policy: str = "float32"
+) -> int:
     """How many parts each batch goes through the model in, gradients averaged before the update.
 
     Equal to one pass over the whole batch, unless the model normalises over the batch: batch
-    normalisation would then see only a part. 'auto' splits only on a CPU, into parts of at
-    most CPU_MICRO_BATCH images: there activations take host memory, and the book's segmentation
-    job peaks at 4.5 GB with one pass per batch of 64 and 1.6 GB with eight (bench/README.md).
+    normalisation would then see only a part. An epoch's last batch, when batch_size does not
+    divide the split, differs a little: its parts differ by one image yet weigh alike, and with
+    fewer images than parts it joins the batch before. 'auto' splits only on a CPU, into parts
+    of at most CPU_MICRO_BATCH images: there activations take host memory, and the book's
+    segmentation job peaks at 4.5 GB with one pass per batch of 64 and 1.6 GB with eight
+    (bench/README.md). Never under mixed_float16: its loss scaling skips the parts whose
+    gradients overflow, which shifts the accumulation off the batches' bounds.
     """
     batch_norm = keras.layers.BatchNormalization
     normalised = [layer.name for layer in _all_layers(model) if isinstance(layer, batch_norm)]
     if requested == "auto":
         if normalised:
             parts, why = 1, "the model has batch normalization"
+        elif policy == "mixed_float16":
+            parts, why = 1, "mixed_float16's loss scaling skips steps"
         elif hardware.has_accelerator():
             parts, why = 1, "activations live in accelerator memory"
         else:
@@ -354,6 +378,12 @@ def micro_batches(requested: int | str, batch_size: int, model: keras.Model) -> 
         raise ValueError(
             f"micro_batches {requested}: model {model.name} has batch normalization "
             f"({normalised[0]}...), which would normalise over parts of a batch; use 1"
+        )
+    if requested > 1 and policy == "mixed_float16":
+        raise ValueError(
+            f"micro_batches {requested} under mixed_float16: its loss scaling skips the parts "
+            "whose gradients overflow, so updates would mix parts of different batches; use 1 "
+            "or precision mixed_bfloat16"
         )
     return requested
 
@@ -396,6 +426,7 @@ def run_identity(
     identity = {
         "model": model.name,
         "parameters": model.count_params(),
+        "architecture": architecture(model),
         "input_shape": model.input_shape,
         "settings": {k: v for k, v in asdict(settings).items() if k != "epochs"},
         "policy": policy,
@@ -406,16 +437,31 @@ def run_identity(
     return json.loads(json.dumps(identity))  # as it reads back from run.json
 
 
-def claim_state(state_dir: Path, identity: dict) -> None:
+def architecture(model: keras.Model) -> str:
+    """CRC-32 of every layer's class and config (names left out: they count up per process)."""
+    layers = [
+        [type(layer).__name__, {} if isinstance(layer, keras.Model) else layer.get_config()]
+        for layer in _all_layers(model)
+    ]
+    for _, config in layers:
+        config.pop("name", None)
+    return f"{zlib.crc32(json.dumps(layers, sort_keys=True, default=str).encode()):08x}"
+
+
+def claim_state(state_dir: Path, identity: dict, epochs: int) -> None:
     """Keep state_dir for resuming only if it was left by the same run; record this run there.
 
-    Snakemake reruns training when its parameters or inputs change; resuming the state of the
-    old run then would silently mix two experiments.
+    Snakemake reruns training when its parameters, code or inputs change; resuming the state of
+    the old run then would silently mix two experiments. Only epochs may differ, as long as
+    the state has not finished more of them than are now asked for.
     """
     record = state_dir / "run.json"
     if state_dir.exists():
         old = json.loads(record.read_text()) if record.exists() else {}
         changed = [key for key in identity if old.get(key) != identity[key]]
+        finished = Checkpoints(state_dir).finished()
+        if finished > epochs:
+            changed.append(f"epochs ({finished} finished, {epochs} asked for)")
         if changed:
             log.warning(
                 "starting afresh: the resume state in %s is from a run with other %s",
