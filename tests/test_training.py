@@ -340,7 +340,8 @@ def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_pa
         callbacks=[training.Checkpoints(tmp_path)],
         verbose=0,
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "epoch-0002.weights.h5"]
+    best, resume = sorted(p.name for p in tmp_path.iterdir())
+    assert best in ("best-0001.keras", "best-0002.keras") and resume == "epoch-0002.weights.h5"
     (tmp_path / ".tmp-epoch-0003.weights.h5").write_bytes(b"\x89HDF")  # a write cut short
     fresh = compiled()
     assert training.Checkpoints(tmp_path).restore(fresh) == 2
@@ -355,13 +356,35 @@ def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_pa
 def test_a_diverged_epoch_is_never_the_best(tmp_path):
     model = segmentation.build(SIZE, 3)
     model.compile("adam", "sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
     checkpoints = training.Checkpoints(tmp_path)
     checkpoints.set_model(model)
     checkpoints.on_epoch_end(0, {"val_loss": float("nan")})
-    assert not checkpoints.best.exists() and checkpoints.finished() == 1
+    assert checkpoints.best is None and checkpoints.finished() == 1
     checkpoints.on_epoch_end(1, {"val_loss": 2.0})
     checkpoints.on_epoch_end(2, {"val_loss": float("nan")})
     assert checkpoints.best_val_loss == 2.0 and checkpoints.finished() == 3
+    assert checkpoints.best == tmp_path / "best-0002.keras"
+
+
+def test_a_best_model_newer_than_the_resume_state_is_dropped(tmp_path):
+    """A job killed between writing an epoch's best model and its resume state."""
+    model = segmentation.build(SIZE, 3)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    checkpoints = training.Checkpoints(tmp_path)
+    checkpoints.set_model(model)
+    checkpoints.on_epoch_end(0, {"val_loss": 2.0})
+    checkpoints.on_epoch_end(1, {"val_loss": 1.0})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "best-0002.keras",
+        "epoch-0002.weights.h5",
+    ]
+    (tmp_path / "best-0003.keras").write_bytes((tmp_path / "best-0002.keras").read_bytes())
+    rerun = training.Checkpoints(tmp_path)
+    assert rerun.restore(model) == 2  # epoch 3 is trained again, its best model with it
+    assert rerun.best == tmp_path / "best-0002.keras"
+    assert not (tmp_path / "best-0003.keras").exists()
 
 
 def test_a_run_that_never_reaches_a_finite_val_loss_says_it_diverged(tmp_path):

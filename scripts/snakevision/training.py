@@ -185,37 +185,50 @@ class Checkpoints(keras.callbacks.Callback):
 
     Both are written atomically, where Keras's ModelCheckpoint and BackupAndRestore write in
     place: a job killed while they write (a time limit, a power cut) leaves a half file that
-    the rerun cannot load. The resume state, in a file named by the epochs finished, is the
-    weights, the optimizer's variables and the seed states of the random layers (augmentation,
-    dropout), which Keras leaves out of weights: with them a resumed run trains as an
-    uninterrupted one would.
+    the rerun cannot load. The resume state is the weights, the optimizer's variables and the
+    seed states of the random layers (augmentation, dropout), which Keras leaves out of
+    weights: with them a resumed run trains as an uninterrupted one would. Both files are named
+    by their epoch, and the ones they replace go only once both are written: a rerun drops a
+    best model newer than its resume state, which came from an epoch it trains again.
     """
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder, self.best_val_loss = Path(folder), None
-        self.best = self.folder / "best.keras"
+
+    def _saves(self, kind: str) -> list[Path]:
+        return sorted(self.folder.glob(f"{kind}-*.{'keras' if kind == 'best' else 'weights.h5'}"))
+
+    @property
+    def best(self) -> Path | None:
+        """The best model saved so far, if any epoch reached a finite val_loss."""
+        saves = self._saves("best")
+        return saves[-1] if saves else None
 
     def finished(self) -> int:
         """The epochs the latest resume state had finished (0 if there is none)."""
-        saves = sorted(self.folder.glob("epoch-*.weights.h5"))
-        return int(saves[-1].name.split(".")[0].removeprefix("epoch-")) if saves else 0
+        saves = self._saves("epoch")
+        return _epoch_of(saves[-1]) if saves else 0
 
     def restore(self, model: keras.Model) -> int:
         """Load the latest resume state into a compiled model; the epochs it had finished."""
-        saves = sorted(self.folder.glob("epoch-*.weights.h5"))
-        if not saves:
+        finished = self.finished()
+        for best in self._saves("best"):
+            if _epoch_of(best) > finished:
+                best.unlink()
+        if not finished:
             return 0
+        latest = self._saves("epoch")[-1]
         model.optimizer.build(model.trainable_variables)
-        model.load_weights(saves[-1])
+        model.load_weights(latest)
         seeds = _seed_states(model)
-        with h5py.File(saves[-1], "r") as saved:
+        with h5py.File(latest, "r") as saved:
             if SEED_STATES in saved:
                 for i, state in enumerate(seeds):
                     state.assign(saved[SEED_STATES][str(i)][()])
             elif seeds:  # a state saved by an older snakevision
-                log.warning("%s has no seed states: random layers draw afresh", saves[-1])
-        return self.finished()
+                log.warning("%s has no seed states: random layers draw afresh", latest)
+        return finished
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         val_loss = (logs or {}).get("val_loss", math.nan)
@@ -224,7 +237,7 @@ class Checkpoints(keras.callbacks.Callback):
             self.best_val_loss is None or val_loss < self.best_val_loss
         ):
             self.best_val_loss = val_loss
-            with atomic(self.best) as tmp:
+            with atomic(self.folder / f"best-{epoch + 1:04d}.keras") as tmp:
                 self.model.save(tmp)
         save = self.folder / f"epoch-{epoch + 1:04d}.weights.h5"
         with atomic(save) as tmp:
@@ -232,9 +245,13 @@ class Checkpoints(keras.callbacks.Callback):
             with h5py.File(tmp, "a") as saved:
                 for i, state in enumerate(_seed_states(self.model)):
                     saved[f"{SEED_STATES}/{i}"] = keras.ops.convert_to_numpy(state)
-        for old in self.folder.glob("epoch-*.weights.h5"):
-            if old != save:
-                old.unlink()
+        for old in self._saves("epoch")[:-1] + self._saves("best")[:-1]:
+            old.unlink()
+
+
+def _epoch_of(save: Path) -> int:
+    """The epoch in a checkpoint's name (best-0003.keras, epoch-0003.weights.h5)."""
+    return int(save.name.split(".")[0].split("-")[1])
 
 
 def _seed_states(model: keras.Model) -> list:
@@ -302,7 +319,7 @@ def fit(
     history = EpochLog(state_dir / "history.csv", len(train[0]), policy, parts)
     checkpoints = Checkpoints(state_dir)
     start = checkpoints.restore(model)
-    if start and checkpoints.best.exists():
+    if start and checkpoints.best:
         checkpoints.best_val_loss = history.best_val_loss(start)
     # Two reader threads keep the next batches ready while the device computes.
     batches = dict(label_dtype=task.label_dtype, workers=2)
@@ -329,7 +346,7 @@ def fit(
         callbacks=[history, checkpoints],
         verbose=0,
     )
-    if not checkpoints.best.exists():
+    if not checkpoints.best:
         raise RuntimeError(
             f"no epoch of {settings.epochs} reached a finite val_loss (history in {state_dir}): "
             "training diverged; lower the learning rate or use float32"
