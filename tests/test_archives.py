@@ -253,9 +253,17 @@ def test_unsafe_members_are_refused(tmp_path: Path, bad: tarfile.TarInfo) -> Non
     assert _names(tmp_path) == ["out", "x.tar.gz"]
 
 
-def test_missing_top_folder_is_named(tmp_path: Path) -> None:
-    archive = _write_tar(tmp_path / "x.tar.gz", [_entry("annotations/list.txt")])
-    with pytest.raises(ValueError, match=r"no folder 'images'.*found \['annotations'\]"):
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [_entry("annotations/list.txt")],
+        [_entry("./", tarfile.DIRTYPE), _entry("images"), _entry("annotations/list.txt")],
+    ],
+    ids=["other folder", "a file named images"],
+)
+def test_missing_top_folder_is_named(tmp_path: Path, entries) -> None:
+    archive = _write_tar(tmp_path / "x.tar.gz", entries)
+    with pytest.raises(ValueError, match=r"no folder 'images'.*entries: \[.*'annotations'"):
         extract(archive, tmp_path / "images", "images")
     assert _names(tmp_path) == ["x.tar.gz"]
 

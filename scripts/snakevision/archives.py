@@ -223,11 +223,14 @@ def extract(archive: Path, target: Path, top: str, expected: Expected | None = N
             members = tar.getmembers()
             for member in members:
                 _check_member(member)
-            tops = {PurePosixPath(m.name).parts[0] for m in members if m.name not in ("", ".")}
-            if top not in tops:
+            parts = [PurePosixPath(m.name).parts for m in members]
+            if not any(
+                p[:1] == (top,) and (len(p) > 1 or m.isdir()) for p, m in zip(parts, members)
+            ):
+                entries = sorted({p[0] for p in parts if p})  # "./" has no parts
                 raise ValueError(
-                    f"{archive}: no folder {top!r} in the archive (found {sorted(tops)}); "
-                    "is it the right file?"
+                    f"{archive}: no folder {top!r} in the archive (top-level entries: "
+                    f"{entries}); is it the right file?"
                 )
             tar.extractall(staging, members=members, filter="data")
     # A truncated or damaged gzip stream surfaces as EOFError, zlib.error or BadGzipFile,
