@@ -166,6 +166,8 @@ def download(
             ValueError,
             http.client.HTTPException,
         ) as exc:  # URLError is an OSError
+            if isinstance(exc, urllib.error.HTTPError):
+                exc.close()  # its connection, which nothing else reads
             # Client errors (404, 403) will not go away by retrying.
             final = isinstance(exc, urllib.error.HTTPError) and exc.code < 500 and exc.code != 429
             if final or attempt == retries:
