@@ -35,6 +35,20 @@ def tiny_data(n=24, seed=0):
     return images, masks
 
 
+def fit_segmentation(settings, folder, images, masks):
+    """training.fit of the segmentation model, validated on 8 of the images; outputs in folder."""
+    return training.fit(
+        lambda: segmentation.build(SIZE, 3),
+        training.SEGMENTATION,
+        settings,
+        (images, masks),
+        (images[:8], masks[:8]),
+        model_path=folder / "model.keras",
+        history_path=folder / "history.csv",
+        state_dir=folder / "state",
+    )
+
+
 def test_batches_cover_every_row_once_per_epoch_in_a_seeded_order():
     images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1).repeat(2, axis=1)
     labels = np.arange(10, dtype=np.uint8)
@@ -120,18 +134,7 @@ def test_micro_batches_train_as_whole_batches(tmp_path):
             precision="float32",
             micro_batches=parts,
         )
-        histories.append(
-            training.fit(
-                lambda: segmentation.build(SIZE, 3),
-                training.SEGMENTATION,
-                settings,
-                (images, masks),
-                (images[:8], masks[:8]),
-                model_path=out / "model.keras",
-                history_path=out / "history.csv",
-                state_dir=out / "state",
-            )
-        )
+        histories.append(fit_segmentation(settings, out, images, masks))
         weights.append(keras.models.load_model(out / "model.keras").get_weights())
     whole, split = histories
     for column in ("loss", "val_loss", "val_mean_iou"):
@@ -353,12 +356,18 @@ def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_pa
     assert training.Checkpoints(tmp_path / "none").restore(compiled()) == 0
 
 
-def test_a_diverged_epoch_is_never_the_best(tmp_path):
+def called_by_hand(folder):
+    """Checkpoints on a compiled model with its optimizer built, called as fit would call it."""
     model = segmentation.build(SIZE, 3)
     model.compile("adam", "sparse_categorical_crossentropy")
     model.optimizer.build(model.trainable_variables)
-    checkpoints = training.Checkpoints(tmp_path)
+    checkpoints = training.Checkpoints(folder)
     checkpoints.set_model(model)
+    return checkpoints
+
+
+def test_a_diverged_epoch_is_never_the_best(tmp_path):
+    checkpoints = called_by_hand(tmp_path)
     checkpoints.on_epoch_end(0, {"val_loss": float("nan")})
     assert checkpoints.best is None and checkpoints.finished() == 1
     checkpoints.on_epoch_end(1, {"val_loss": 2.0})
@@ -369,11 +378,7 @@ def test_a_diverged_epoch_is_never_the_best(tmp_path):
 
 def test_a_best_model_newer_than_the_resume_state_is_dropped(tmp_path):
     """A job killed between writing an epoch's best model and its resume state."""
-    model = segmentation.build(SIZE, 3)
-    model.compile("adam", "sparse_categorical_crossentropy")
-    model.optimizer.build(model.trainable_variables)
-    checkpoints = training.Checkpoints(tmp_path)
-    checkpoints.set_model(model)
+    checkpoints = called_by_hand(tmp_path)
     checkpoints.on_epoch_end(0, {"val_loss": 2.0})
     checkpoints.on_epoch_end(1, {"val_loss": 1.0})
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -382,7 +387,7 @@ def test_a_best_model_newer_than_the_resume_state_is_dropped(tmp_path):
     ]
     (tmp_path / "best-0003.keras").write_bytes((tmp_path / "best-0002.keras").read_bytes())
     rerun = training.Checkpoints(tmp_path)
-    assert rerun.restore(model) == 2  # epoch 3 is trained again, its best model with it
+    assert rerun.restore(checkpoints.model) == 2  # epoch 3 is trained again, its best model with it
     assert rerun.best == tmp_path / "best-0002.keras"
     assert not (tmp_path / "best-0003.keras").exists()
 
@@ -392,19 +397,9 @@ def test_a_run_that_never_reaches_a_finite_val_loss_says_it_diverged(tmp_path):
     settings = training.Settings(
         epochs=2, batch_size=8, optimizer="sgd", learning_rate=1e30, precision="float32"
     )
-    model_path = tmp_path / "model.keras"
     with pytest.raises(RuntimeError, match="no epoch of 2 reached a finite val_loss.*diverged"):
-        training.fit(
-            lambda: segmentation.build(SIZE, 3),
-            training.SEGMENTATION,
-            settings,
-            (images, masks),
-            (images[:8], masks[:8]),
-            model_path=model_path,
-            history_path=tmp_path / "history.csv",
-            state_dir=tmp_path / "state",
-        )
-    assert not model_path.exists()
+        fit_segmentation(settings, tmp_path, images, masks)
+    assert not (tmp_path / "model.keras").exists()
     assert pd.read_csv(tmp_path / "state/history.csv").val_loss.isna().all()
 
 
