@@ -92,6 +92,19 @@ def test_missing_extra_and_bad_trimaps(dataset, tmp_path: Path) -> None:
     assert set(_ok(index).stem) == STEMS - {"beagle_1", "pug_2", "boxer_2"}
 
 
+def test_files_whose_names_differ_only_in_case_get_a_row_each(dataset, tmp_path: Path) -> None:
+    images, trimaps = _copy(dataset, tmp_path)
+    shutil.copy(images / "pug_3.jpg", images / "pug_3.JPG")
+    shutil.copy(trimaps / "boxer_2.png", trimaps / "boxer_2.PNG")
+    index = pets.build_index(images, trimaps)
+    pug_3, boxer_2 = _rows(index, "pug_3"), _rows(index, "boxer_2")
+    assert sorted(Path(p).name for p in pug_3.image) == ["pug_3.JPG", "pug_3.jpg"]
+    assert sorted(Path(p).name for p in boxer_2.trimap) == ["boxer_2.PNG", "boxer_2.png"]
+    for rows in (pug_3, boxer_2):
+        assert rows.status.tolist().count("ok") == 1
+        assert rows.reason.str.startswith("same stem as ").sum() == 1
+
+
 def test_a_header_claiming_a_huge_picture_is_excluded(dataset, tmp_path: Path) -> None:
     images, trimaps = _copy(dataset, tmp_path)
     for path in (images / "pug_3.jpg", trimaps / "boxer_3.png"):

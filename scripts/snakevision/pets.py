@@ -84,6 +84,14 @@ def _check_pair(pair: tuple[str, str, str]) -> dict:
     return _row(stem, image, trimap, fmt, "")
 
 
+def _claim(found: dict[str, str], path: Path) -> str:
+    """Record path under its stem; if another file has it (a.jpg, a.JPG), why path is left out."""
+    if path.stem in found:
+        return f"same stem as {Path(found[path.stem]).name}"
+    found[path.stem] = str(path)
+    return ""
+
+
 def build_index(images_dir: Path, trimaps_dir: Path, workers: int = 1) -> pd.DataFrame:
     """One row per file seen, usable pairs 'ok', everything else 'excluded' with the reason."""
     images_dir, trimaps_dir = Path(images_dir), Path(trimaps_dir)
@@ -95,12 +103,14 @@ def build_index(images_dir: Path, trimaps_dir: Path, workers: int = 1) -> pd.Dat
         if path.name == SNAKEMAKE_MARKER:
             continue
         if path.suffix.lower() == ".jpg" and not path.name.startswith("."):
-            images[path.stem] = str(path)
+            if taken := _claim(images, path):
+                rows.append(_row(path.stem, str(path), "", "", taken))
         elif path.is_file():
             rows.append(_row(path.stem, str(path), "", path.suffix.lstrip("."), "not an image"))
     for path in sorted(trimaps_dir.iterdir()):
         if path.suffix.lower() == ".png" and not path.name.startswith("."):
-            trimaps[path.stem] = str(path)
+            if taken := _claim(trimaps, path):
+                rows.append(_row(path.stem, "", str(path), "", taken))
         elif path.is_file():
             # Such as the macOS metadata files '._<stem>.png' shipped in the official archive.
             rows.append(_row(path.stem.lstrip("._"), "", str(path), "", "not an image"))
