@@ -1,5 +1,7 @@
 # Helpers shared by every stage.
 
+import math
+
 from snakevision.batching import BATCH_NORMALIZED, CPU_MICRO_BATCH
 from snakevision.imports import library_modules
 
@@ -35,14 +37,15 @@ def training_mem_mb(model, image_size, train):
     """Host memory to request for training: the runtime plus one pass's activations, with margin.
 
     micro_batches: auto splits batches on a CPU only, into parts of at most CPU_MICRO_BATCH
-    images; a GPU job's host memory holds no activations, so the CPU's parts bound what a job
-    needs either way.
+    images, and never under batch normalization or mixed_float16 (training.micro_batches); a
+    GPU job's host memory holds no activations, so the CPU's parts bound what a job needs.
     """
     per_image, size = MB_PER_IMAGE[model]
     batch, parts = train["batch_size"], train["micro_batches"]
     if parts == "auto":
-        parts = 1 if model in BATCH_NORMALIZED else -(-batch // CPU_MICRO_BATCH)
-    images = -(-batch // parts)
+        whole = model in BATCH_NORMALIZED or train["precision"] == "mixed_float16"
+        parts = 1 if whole else math.ceil(batch / CPU_MICRO_BATCH)
+    images = math.ceil(batch / parts)
     return int(1500 + 1.25 * per_image * images * (image_size / size) ** 2)
 
 

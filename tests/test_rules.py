@@ -116,3 +116,9 @@ def test_training_asks_for_memory_by_batch_and_image_size(tmp_path: Path) -> Non
     assert bigger["train_segmentation"] > 3 * 4600  # one pass, four times the pixels
     assert bigger["train_classifier/convnet"] > default["train_classifier/convnet"]
     assert bigger["train_classifier/mini_xception"] == default["train_classifier/mini_xception"]
+    # auto makes no parts under mixed_float16 (its loss scaling skips steps): one whole pass.
+    write_config(work / "f16.yaml", {"segmentation": {"train": {"precision": "mixed_float16"}}})
+    f16 = training_memory(
+        snakemake(work, "--cores", "1", "--dry-run", "--configfile=f16.yaml").stdout
+    )
+    assert f16["train_segmentation"] > 2 * default["train_segmentation"]

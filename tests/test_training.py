@@ -94,7 +94,7 @@ def test_micro_batches_auto_splits_on_a_cpu_only_and_never_under_batch_norm():
     assert training.micro_batches("auto", 20, model) == (3 if cpu else 1)
     assert training.micro_batches(4, 8, model) == 4
     assert training.micro_batches("auto", 64, model, "mixed_float16") == 1
-    with pytest.raises(ValueError, match="4 under mixed_float16: its loss scaling skips"):
+    with pytest.raises(ValueError, match="micro_batches 4: mixed_float16's loss scaling skips"):
         training.micro_batches(4, 8, model, "mixed_float16")
     xception = classification.mini_xception(80)
     assert training.micro_batches("auto", 64, xception) == 1

@@ -375,11 +375,21 @@ def micro_batches(
     """
     batch_norm = keras.layers.BatchNormalization
     normalised = [layer.name for layer in _all_layers(model) if isinstance(layer, batch_norm)]
+    if normalised:
+        whole = (
+            f"model {model.name} has batch normalization ({normalised[0]}...), which would "
+            "normalise over parts of a batch"
+        )
+    elif policy == "mixed_float16":
+        whole = (
+            "mixed_float16's loss scaling skips the parts whose gradients overflow, so updates "
+            "would mix parts of different batches (mixed_bfloat16 has no loss scaling)"
+        )
+    else:
+        whole = ""
     if requested == "auto":
-        if normalised:
-            parts, why = 1, "the model has batch normalization"
-        elif policy == "mixed_float16":
-            parts, why = 1, "mixed_float16's loss scaling skips steps"
+        if whole:
+            parts, why = 1, whole
         elif hardware.has_accelerator():
             parts, why = 1, "activations live in accelerator memory"
         else:
@@ -391,17 +401,8 @@ def micro_batches(
         raise ValueError(f"micro_batches {requested!r} is not 'auto' or a whole number >= 1")
     if requested > batch_size:
         raise ValueError(f"micro_batches {requested} exceeds batch_size {batch_size}")
-    if requested > 1 and normalised:
-        raise ValueError(
-            f"micro_batches {requested}: model {model.name} has batch normalization "
-            f"({normalised[0]}...), which would normalise over parts of a batch; use 1"
-        )
-    if requested > 1 and policy == "mixed_float16":
-        raise ValueError(
-            f"micro_batches {requested} under mixed_float16: its loss scaling skips the parts "
-            "whose gradients overflow, so updates would mix parts of different batches; use 1 "
-            "or precision mixed_bfloat16"
-        )
+    if requested > 1 and whole:
+        raise ValueError(f"micro_batches {requested}: {whole}; use 1")
     return requested
 
 
