@@ -24,7 +24,10 @@ from snakevision.files import atomic, write_csv, write_json
 
 log = logging.getLogger(__name__)
 
-SEED_STATES = "snakevision_seed_states"  # the group Checkpoints adds to Keras's weights file
+# Checkpoints' files, named by epoch (best-0003.keras), and the group it adds to Keras's
+# weights file for the random layers' seed states.
+BEST, RESUME = "best-*.keras", "epoch-*.weights.h5"
+SEED_STATES = "snakevision_seed_states"
 
 OPTIMIZERS = {
     "rmsprop": keras.optimizers.RMSprop,
@@ -196,36 +199,36 @@ class Checkpoints(keras.callbacks.Callback):
         super().__init__()
         self.folder, self.best_val_loss = Path(folder), None
 
-    def _saves(self, kind: str) -> list[Path]:
-        return sorted(self.folder.glob(f"{kind}-*.{'keras' if kind == 'best' else 'weights.h5'}"))
+    def _saves(self, pattern: str) -> list[Path]:
+        return sorted(self.folder.glob(pattern))  # epochs are zero-padded: sorted by epoch
 
     @property
     def best(self) -> Path | None:
         """The best model saved so far, if any epoch reached a finite val_loss."""
-        saves = self._saves("best")
+        saves = self._saves(BEST)
         return saves[-1] if saves else None
 
     def finished(self) -> int:
         """The epochs the latest resume state had finished (0 if there is none)."""
-        saves = self._saves("epoch")
+        saves = self._saves(RESUME)
         return _epoch_of(saves[-1]) if saves else 0
 
     def restore(self, model: keras.Model) -> int:
         """Load the latest resume state into a compiled model; the epochs it had finished."""
         finished = self.finished()
-        for best in self._saves("best"):
+        for best in self._saves(BEST):
             if _epoch_of(best) > finished:
                 best.unlink()
         if not finished:
             return 0
-        latest = self._saves("epoch")[-1]
+        latest = self._saves(RESUME)[-1]
         model.optimizer.build(model.trainable_variables)
         model.load_weights(latest)
         seeds = _seed_states(model)
         with h5py.File(latest, "r") as saved:
             if SEED_STATES in saved:
                 for i, state in enumerate(seeds):
-                    state.assign(saved[SEED_STATES][str(i)][()])
+                    state.assign(saved[f"{SEED_STATES}/{i}"][()])
             elif seeds:  # a state saved by an older snakevision
                 log.warning("%s has no seed states: random layers draw afresh", latest)
         return finished
@@ -237,15 +240,15 @@ class Checkpoints(keras.callbacks.Callback):
             self.best_val_loss is None or val_loss < self.best_val_loss
         ):
             self.best_val_loss = val_loss
-            with atomic(self.folder / f"best-{epoch + 1:04d}.keras") as tmp:
+            with atomic(self.folder / BEST.replace("*", f"{epoch + 1:04d}")) as tmp:
                 self.model.save(tmp)
-        save = self.folder / f"epoch-{epoch + 1:04d}.weights.h5"
+        save = self.folder / RESUME.replace("*", f"{epoch + 1:04d}")
         with atomic(save) as tmp:
             self.model.save_weights(tmp)
             with h5py.File(tmp, "a") as saved:
                 for i, state in enumerate(_seed_states(self.model)):
                     saved[f"{SEED_STATES}/{i}"] = keras.ops.convert_to_numpy(state)
-        for old in self._saves("epoch")[:-1] + self._saves("best")[:-1]:
+        for old in self._saves(RESUME)[:-1] + self._saves(BEST)[:-1]:
             old.unlink()
 
 
