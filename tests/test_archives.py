@@ -7,6 +7,7 @@ import io
 import logging
 import random
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from snakevision.archives import (
     download,
     extract,
     is_valid,
+    url_problem,
     verify,
 )
 
@@ -187,6 +189,42 @@ def test_file_url(tmp_path: Path) -> None:
     target = tmp_path / "a.tar.gz"
     download(source.as_uri(), target, GOOD, retries=1, backoff=0)
     assert target.read_bytes() == PAYLOAD
+
+
+def test_a_missing_file_url_fails_at_once(tmp_path: Path) -> None:
+    url = (tmp_path / "mirror" / "images.tar.gz").as_uri()
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        download(url, tmp_path / "a.tar.gz", GOOD, retries=4, backoff=30)
+    assert time.monotonic() - start < 10  # no backoff: retrying cannot make the file appear
+    message = str(info.value)
+    assert url in message and "after 1 attempt(s)" in message and "check the path" in message
+    assert not (tmp_path / "a.tar.gz").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:port/a.tar.gz", "cannot be parsed"),
+        ("http://127.0.0.1:99999/a.tar.gz", "out of range"),
+        ("https://mirror example.org/a.tar.gz", "space or control character"),
+        ("http:///a.tar.gz", "names no host"),
+        ("http://[::1/a.tar.gz", "cannot be parsed"),
+        ("file://server/data/a.tar.gz", "file:///absolute/path"),
+        ("ftp://example.org/a.tar.gz", "none of http, https, file"),
+    ],
+)
+def test_a_malformed_url_fails_before_any_attempt(tmp_path: Path, url: str, problem: str) -> None:
+    assert problem in url_problem(url)
+    with pytest.raises(DownloadError, match="cannot download") as info:
+        download(url, tmp_path / "a.tar.gz", GOOD, retries=4, backoff=30)
+    assert url in str(info.value) and problem in str(info.value)
+    assert not list(tmp_path.iterdir())  # not even a .part
+
+
+@pytest.mark.parametrize("url", ["https://example.org:8443/a.tar.gz", "file:///data/a.tar.gz"])
+def test_well_formed_urls_pass(url: str) -> None:
+    assert url_problem(url) is None
 
 
 # Extraction

@@ -94,6 +94,14 @@ CASES = {
         _set("dataset.archives.annotations.url", "ftp://example.org/a.tar.gz"),
         ["dataset.archives.annotations.url: 'ftp://", "(https://, http:// or file://)"],
     ),
+    "malformed url": (
+        _set("dataset.archives.images.url", "https://mirror.example.org:84a3/images.tar.gz"),
+        [
+            "dataset.archives.images.url ('https://mirror.example.org:84a3/images.tar.gz'): it "
+            "cannot be parsed",
+            "allowed: an http://, https:// or file:// URL",
+        ],
+    ),
     "bad enum in a list": (
         _set("classification.models", ["convnet", "resnet"]),
         ["classification.models.1: 'resnet' is not allowed", "['convnet', 'mini_xception']"],

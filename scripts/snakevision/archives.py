@@ -11,6 +11,7 @@ import shutil
 import tarfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -133,6 +134,39 @@ def _holds_everything(part: Path, expected: Expected) -> bool:
     return False
 
 
+def url_problem(url: str) -> str | None:
+    """What makes url unusable for download(), or None: checked before any attempt."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "it contains a space or control character (write a space as %20)"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is no number or out of range
+    except ValueError as exc:
+        return f"it cannot be parsed: {exc}"
+    if parts.scheme in ("http", "https"):
+        return None if parts.hostname else "it names no host"
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            return (
+                f"a file:// URL takes no host (here {parts.netloc!r}): write file:///absolute/path"
+            )
+        return None if parts.path not in ("", "/") else "it names no file"
+    return f"its scheme {parts.scheme!r} is none of http, https, file"
+
+
+def _may_pass(url: str, exc: Exception) -> bool:
+    """Whether retrying can help: network trouble may pass, other errors will not.
+
+    A client error (404, 403) or a file:// path that cannot be read fails at once instead of
+    after minutes of backoff.
+    """
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code >= 500 or exc.code == 429
+    if isinstance(exc, (ValueError, http.client.InvalidURL)):  # a malformed URL or header
+        return False
+    return urllib.parse.urlsplit(url).scheme != "file"
+
+
 def download(
     url: str,
     target: Path,
@@ -146,6 +180,8 @@ def download(
 
     An archive already at target with the right checksum is kept as it is.
     """
+    if problem := url_problem(url):
+        raise DownloadError(f"cannot download {url!r}: {problem}")
     target = Path(target)
     if is_valid(target, expected):
         log.info("%s is already present and valid: not fetched again", target)
@@ -168,14 +204,18 @@ def download(
         ) as exc:  # URLError is an OSError
             if isinstance(exc, urllib.error.HTTPError):
                 exc.close()  # its connection, which nothing else reads
-            # Client errors (404, 403) will not go away by retrying.
-            final = isinstance(exc, urllib.error.HTTPError) and exc.code < 500 and exc.code != 429
-            if final or attempt == retries:
+            if not _may_pass(url, exc) or attempt == retries:
                 # The partial file stays: the next run resumes it, and verifies it in the end.
+                if urllib.parse.urlsplit(url).scheme == "file":
+                    advice = "check the path, or set the archive's url to another copy"
+                else:
+                    advice = (
+                        f"download it by hand (`curl -L -o {target} {url}`; `sha256sum {target}` "
+                        f"must print {expected.sha256}), or set the archive's url to a mirror or "
+                        "a file:// path"
+                    )
                 raise DownloadError(
-                    f"could not download {url} after {attempt} attempt(s): {exc}. Download it "
-                    f"by hand (`curl -L -o {target} {url}`; `sha256sum {target}` must print "
-                    f"{expected.sha256}), or set the archive's url to a mirror or a file:// path"
+                    f"could not download {url} after {attempt} attempt(s): {exc}. To fix: {advice}"
                 ) from exc
             log.warning("attempt %d failed: %s", attempt, exc)
             time.sleep(backoff * 2 ** (attempt - 1))

@@ -8,6 +8,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from snakevision.archives import url_problem
 from snakevision.batching import BATCH_NORMALIZED
 from snakevision.pets import breed_of, species_of
 from snakevision.synthetic import CAT_BREEDS, DOG_BREEDS, QUIRKS
@@ -64,6 +65,13 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
             f"dataset.synthetic.min_side ({synthetic['min_side']}) is larger than "
             f"dataset.synthetic.max_side ({synthetic['max_side']}); allowed: min_side <= max_side"
         )
+    if dataset["source"] == "download":
+        for name, archive in dataset["archives"].items():
+            if problem := url_problem(archive["url"]):
+                problems.append(
+                    f"dataset.archives.{name}.url ({archive['url']!r}): {problem}; allowed: "
+                    "an http://, https:// or file:// URL"
+                )
     if dataset["source"] == "synthetic":
         n = synthetic["images_per_breed"]
         per_species = {"cat": n * len(CAT_BREEDS), "dog": n * len(DOG_BREEDS)}
