@@ -55,9 +55,14 @@ def archive_path(wildcards):
     return f"resources/{folder}/{wildcards.archive}.tar.gz"
 
 
-def archive_expected(wildcards):
-    """The sha256 and size a downloaded archive must have; None for synthetic archives."""
-    if config["dataset"]["source"] != "download":
-        return None
+def download_expected(wildcards):
+    """The sha256 and size the downloaded archive must have."""
     archive = config["dataset"]["archives"][wildcards.archive]
     return {"sha256": archive["sha256"], "size": archive.get("size")}
+
+
+def archive_expected(wildcards):
+    """What the archive extract reads must be: as downloaded; None for synthetic archives."""
+    if config["dataset"]["source"] != "download":
+        return None
+    return download_expected(wildcards)

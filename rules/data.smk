@@ -1,8 +1,9 @@
 # Data stage: archives -> extracted files -> index -> split -> uint8 arrays -> overview.
 
 
-# Downloads are keyed by checksum, not by code: `update` keeps a valid archive in place when the
-# rule reruns (a new mirror url, say), and the script then does not fetch it again.
+# Downloads are keyed by checksum: the params are what the archive must be. Where and how it is
+# fetched (url, retries, timeouts) the script reads from the config, so a new mirror reruns
+# nothing downstream. `update` keeps a valid archive in place when the rule does rerun.
 rule download:
     output:
         update("resources/downloads/{archive}.tar.gz"),
@@ -15,12 +16,7 @@ rule download:
         ENV
     threads: 1
     params:
-        url=lambda w: config["dataset"]["archives"][w.archive]["url"],
-        sha256=lambda w: config["dataset"]["archives"][w.archive]["sha256"],
-        size=lambda w: config["dataset"]["archives"][w.archive].get("size"),
-        retries=config["dataset"]["download"]["retries"],
-        backoff=config["dataset"]["download"]["backoff_seconds"],
-        timeout=config["dataset"]["download"]["timeout_seconds"],
+        expected=download_expected,
     script:
         "../scripts/download.py"
 

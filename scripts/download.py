@@ -6,11 +6,14 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
 from snakevision.archives import Expected, download  # noqa: E402
 
+# Not params (see rules/data.smk): changing them must not rerun the rules downstream.
+dataset = job.config["dataset"]
+settings = dataset["download"]
 download(
-    job.params.url,
+    dataset["archives"][job.wildcards.archive]["url"],
     job.output[0],
-    Expected(job.params.sha256, job.params.size),
-    retries=job.params.retries,
-    backoff=job.params.backoff,
-    timeout=job.params.timeout,
+    Expected(**job.params.expected),
+    retries=settings["retries"],
+    backoff=settings["backoff_seconds"],
+    timeout=settings["timeout_seconds"],
 )

@@ -21,6 +21,7 @@ class Job:
     wildcards: Any
     threads: int
     log: Any
+    config: dict  # for what must not be a param: a param's change reruns the rule
 
 
 def _redirect(path: str) -> None:
@@ -61,4 +62,4 @@ def start(smk: Any) -> Job:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     limit_threads(smk.threads)
     log.info("rule %s: %d thread(s), backend %s", smk.rule, smk.threads, backend or "-")
-    return Job(smk.input, smk.output, smk.params, smk.wildcards, smk.threads, smk.log)
+    return Job(smk.input, smk.output, smk.params, smk.wildcards, smk.threads, smk.log, smk.config)
