@@ -17,10 +17,12 @@ report: "report/workflow.rst"
 
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from snakevision.configuration import ConfigError, check
+from snakevision.configuration import ConfigError, check, parse_nested_strings
 
+SCHEMA = Path(workflow.basedir) / "config.schema.yaml"
+parse_nested_strings(config, SCHEMA)  # nested --config values arrive as strings
 try:
-    check(config, Path(workflow.basedir) / "config.schema.yaml")
+    check(config, SCHEMA)
 except ConfigError as error:
     raise WorkflowError(f"{error}\nFix config.yaml or the values given with --config.")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakevision.configuration import ConfigError, check
+from snakevision.configuration import ConfigError, check, parse_nested_strings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config.schema.yaml"
@@ -102,6 +102,18 @@ CASES = {
             "allowed: an http://, https:// or file:// URL",
         ],
     ),
+    "sha256 ending in a newline (a YAML block scalar)": (
+        _set("dataset.archives.images.sha256", "a" * 64 + "\n"),
+        ["dataset.archives.images.sha256: ", "is too long", "64 lowercase hex digits"],
+    ),
+    "infinite timeout": (
+        _set("dataset.download.timeout_seconds", float("inf")),
+        ["dataset.download.timeout_seconds: inf is not allowed; allowed: a finite number"],
+    ),
+    "nan backoff": (
+        _set("dataset.download.backoff_seconds", float("nan")),
+        ["dataset.download.backoff_seconds: nan is not allowed; allowed: a finite number"],
+    ),
     "bad enum in a list": (
         _set("classification.models", ["convnet", "resnet"]),
         ["classification.models.1: 'resnet' is not allowed", "['convnet', 'mini_xception']"],
@@ -181,3 +193,21 @@ def test_synthetic_limits_pass_when_they_fit() -> None:
     config = copy.deepcopy(DEFAULT)
     _num_val(40)(config)
     check(config, SCHEMA)
+
+
+def test_nested_command_line_strings_are_parsed_where_the_schema_wants_more() -> None:
+    # What `--config 'split={seed: 7}' ...` gives: Snakemake's YAML base loader makes strings.
+    config = copy.deepcopy(DEFAULT)
+    config["split"]["seed"] = "7"
+    config["segmentation"]["train"].update(micro_batches="4", learning_rate="1e-3")
+    config["dataset"]["download"]["timeout_seconds"] = "30"
+    config["dataset"]["archives"]["images"]["sha256"] = "1" * 64  # a string, digits or not
+    config["classification"]["image_size"] = "big"
+    parse_nested_strings(config, SCHEMA)
+    assert config["split"]["seed"] == 7 and config["segmentation"]["train"]["micro_batches"] == 4
+    assert config["segmentation"]["train"]["learning_rate"] == 0.001
+    assert config["dataset"]["download"]["timeout_seconds"] == 30
+    assert config["dataset"]["archives"]["images"]["sha256"] == "1" * 64
+    assert config["classification"]["image_size"] == "big"  # left for the check to name
+    with pytest.raises(ConfigError, match="classification.image_size: 'big' is not of type"):
+        check(config, SCHEMA)

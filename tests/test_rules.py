@@ -116,6 +116,13 @@ def test_training_asks_for_memory_by_batch_and_image_size(tmp_path: Path) -> Non
     assert bigger["train_segmentation"] > 3 * 4600  # one pass, four times the pixels
     assert bigger["train_classifier/convnet"] > default["train_classifier/convnet"]
     assert bigger["train_classifier/mini_xception"] == default["train_classifier/mini_xception"]
+    # The same through --config, whose nested values Snakemake passes as strings.
+    overrides = [
+        "segmentation={image_size: 400, train: {batch_size: 64, micro_batches: 1}}",
+        "classification={train: {convnet: {batch_size: 128}}}",
+    ]
+    given = snakemake(work, "--cores", "1", "--dry-run", "--config", *overrides).stdout
+    assert training_memory(given) == bigger
     # auto makes no parts under mixed_float16 (its loss scaling skips steps): one whole pass.
     write_config(work / "f16.yaml", {"segmentation": {"train": {"precision": "mixed_float16"}}})
     f16 = training_memory(

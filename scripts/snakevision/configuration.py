@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -34,25 +35,69 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{key}: {error.message}; allowed keys: {', '.join(allowed)}"
     if error.validator == "enum":
         return f"{key}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"
+    if isinstance(error.instance, float) and not math.isfinite(error.instance):
+        return f"{key}: {error.instance} is not allowed; allowed: a finite number"
     hint = f" ({schema['description']})" if "description" in schema else ""
     return f"{key}: {error.message}{hint}"
 
 
-# JSON Schema counts 1000.0 as an integer; the jobs' range() and array shapes do not.
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# JSON Schema counts 1000.0 as an integer, and .nan and .inf as numbers (nan passes every
+# bound); the jobs' range(), array shapes and timeouts do not.
 _Validator = jsonschema.validators.extend(
     jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {
+            "integer": lambda _, value: _is_number(value) and isinstance(value, int),
+            "number": lambda _, value: _is_number(value) and math.isfinite(value),
+        }
     ),
 )
 
 
+def _validator(schema_path: Path) -> jsonschema.protocols.Validator:
+    return _Validator(yaml.safe_load(Path(schema_path).read_text()))
+
+
+def _parsed(text: str) -> Any:
+    """A --config string as Snakemake parses a top-level value: int, float, then YAML."""
+    for parse in (int, float):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_nested_strings(config: dict[str, Any], schema_path: Path) -> None:
+    """Parse, in place, the strings the schema refuses where their parsed value fits ('7' -> 7).
+
+    Snakemake parses a nested --config value (`--config 'split={seed: 7}'`) with YAML's base
+    loader, which leaves every scalar a string; a config file would have given numbers.
+    """
+    validator = _validator(schema_path)
+    for error in validator.iter_errors(config):
+        if not isinstance(error.instance, str) or not error.absolute_path:
+            continue
+        value = _parsed(error.instance)
+        if not isinstance(value, str) and validator.evolve(schema=error.schema).is_valid(value):
+            *parents, last = error.absolute_path
+            node = config
+            for key in parents:
+                node = node[key]
+            node[last] = value
+
+
 def schema_errors(config: dict[str, Any], schema_path: Path) -> list[str]:
     """Every schema violation of config, one readable line each."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = _Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return [_describe(e) for e in errors]
+    errors = _validator(schema_path).iter_errors(config)
+    return [_describe(e) for e in sorted(errors, key=lambda e: list(map(str, e.absolute_path)))]
 
 
 def limit_errors(config: dict[str, Any]) -> list[str]:
