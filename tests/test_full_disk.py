@@ -7,6 +7,7 @@ past the limit fail with EFBIG, as they would with ENOSPC.
 from __future__ import annotations
 
 import errno
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -52,18 +53,23 @@ def test_arrays_on_a_full_disk_keep_the_old_file(tmp_path, dataset):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train_images.npy"]
 
 
-def test_download_on_a_full_disk_says_so_and_does_not_retry(tmp_path, http_server, dataset):
-    data = dataset.images_tar.read_bytes()
+@pytest.mark.parametrize("where", ["midway", "in the last bytes"])
+def test_download_on_a_full_disk_says_so_and_does_not_retry(tmp_path, http_server, where):
+    # The last bytes: a chunk smaller than the file buffer, which only close() would flush.
+    data = random.Random(0).randbytes((1 << 20) + 100)
+    limit = len(data) // 2 if where == "midway" else len(data) - 50
     http_server.files["/images.tar.gz"] = data
+    source = tmp_path / "source"
+    source.write_bytes(data)
     target = tmp_path / "images.tar.gz"
     code = (
         "import hashlib\n"
         "from snakevision.archives import Expected, download\n"
-        f"data = open({str(dataset.images_tar)!r}, 'rb').read()\n"
+        f"data = open({str(source)!r}, 'rb').read()\n"
         f"download({http_server.url('/images.tar.gz')!r}, {str(target)!r}, "
         "Expected(hashlib.sha256(data).hexdigest(), len(data)), retries=3, backoff=0)"
     )
-    result = run_limited(code, len(data) // 2)
+    result = run_limited(code, limit)
     assert result.returncode != 0
     assert "free disk space" in result.stderr and "File too large" in result.stderr
     assert len(http_server.requests) == 1  # a full disk is not retried

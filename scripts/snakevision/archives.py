@@ -99,11 +99,21 @@ def _fetch_once(url: str, part: Path, timeout: float, size: int | None) -> None:
             have = 0
         length = response.headers.get("Content-Length")
         total = have + int(length) if length else size
+        if size is not None and total != size:  # say so now, not after the whole transfer
+            part.unlink(missing_ok=True)
+            raise DownloadError(
+                f"{url} holds {total} bytes, but the archive must have {size}: is the url right "
+                "(images and annotations swapped?), or the size in the config?"
+            )
         done, last_report = have, 0.0
-        with open(part, "ab" if resumed else "wb") as out:
+        # Unbuffered: a full disk must fail in write() below, not in close(), which would take
+        # it for a network error; a raw write may write part of a chunk, hence the loop.
+        with open(part, "ab" if resumed else "wb", buffering=0) as out:
             while chunk := response.read(CHUNK):
                 try:
-                    out.write(chunk)
+                    rest = memoryview(chunk)
+                    while rest:
+                        rest = rest[out.write(rest) :]
                 except OSError as exc:  # a full disk is no network error: retrying won't help
                     raise DownloadError(
                         f"cannot write {part} ({exc}); free disk space or move resources/ "
@@ -241,6 +251,29 @@ def _check_member(member: tarfile.TarInfo) -> None:
         raise UnsafeArchiveError(f"member {member.name!r} is not a regular file or folder")
 
 
+def _check_layout(members: list[tarfile.TarInfo]) -> None:
+    """Refuse names no file system can hold as given, before anything is written."""
+    kinds: dict[tuple[str, ...], str] = {}  # path parts -> "file" or "folder"
+    for member in members:
+        name, parts = member.name, PurePosixPath(member.name).parts
+        kind = "folder" if member.isdir() else "file"
+        if "\0" in name:
+            problem = "holds a NUL character, where its name would be cut short"
+        elif not parts and not member.isdir():
+            problem = "is a file without a name"
+        elif any(len(part.encode()) > 255 for part in parts):
+            problem = "has a path part longer than 255 bytes"
+        elif any(kinds.get(parts[:i]) == "file" for i in range(1, len(parts))):
+            problem = "lies inside a file of the archive"
+        elif kinds.get(parts, kind) != kind:
+            problem = "is both a file and a folder in the archive"
+        else:
+            kinds.update({parts[:i]: "folder" for i in range(1, len(parts))})
+            kinds[parts] = kind
+            continue
+        raise ValueError(f"member {name!r} {problem}; the archive is damaged or not the right one")
+
+
 def extract(archive: Path, target: Path, top: str, expected: Expected | None = None) -> None:
     """Extract the folder `top` of a gzip or plain tar archive to target, atomically.
 
@@ -265,6 +298,7 @@ def extract(archive: Path, target: Path, top: str, expected: Expected | None = N
             members = tar.getmembers()
             for member in members:
                 _check_member(member)
+            _check_layout(members)
             parts = [PurePosixPath(m.name).parts for m in members]
             if not any(
                 p[:1] == (top,) and (len(p) > 1 or m.isdir()) for p, m in zip(parts, members)
