@@ -84,3 +84,34 @@ def test_labels_roundtrip(tmp_path: Path) -> None:
     labels = np.load(target)
     assert labels.dtype == np.uint8 and labels.tolist() == [0, 1, 1, 0, 1]
     assert [p.name for p in target.parent.iterdir()] == ["test_labels.npy"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "dtype", "fmt"), [("I;16", "<u2", "PNG"), ("I;16B", ">u2", "TIFF")]
+)
+def test_16_bit_pictures_are_scaled_not_clipped(
+    tmp_path: Path, mode: str, dtype: str, fmt: str
+) -> None:
+    ramp = np.tile(np.linspace(0, 65535, 40).astype(np.uint16), (30, 1))
+    path, target = tmp_path / "deep_1.jpg", tmp_path / "train_images.npy"  # named .jpg, as found
+    Image.frombytes(mode, (40, 30), ramp.astype(dtype).tobytes()).save(path, fmt)
+    assert Image.open(path).mode == mode
+    arrays.write_stack([str(path)], target, "image", SIZE)
+    high = Image.fromarray((ramp >> 8).astype(np.uint8)).convert("RGB")
+    expected = high.resize((SIZE, SIZE), Image.Resampling.BILINEAR)
+    np.testing.assert_array_equal(np.load(target)[0], np.asarray(expected))
+
+
+def test_palette_and_16_bit_trimaps_give_their_labels(tmp_path: Path) -> None:
+    labels = np.tile(np.repeat(np.array([1, 2, 3, 2], np.uint8), 10), (30, 1))
+    palette = Image.frombytes("P", (40, 30), labels.tobytes())
+    palette.putpalette([0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0])  # VOC-style colours
+    paths = [str(tmp_path / "palette_1.png"), str(tmp_path / "deep_1.png")]
+    palette.save(paths[0])
+    Image.fromarray(labels.astype(np.uint16)).save(paths[1])
+    assert [Image.open(p).mode for p in paths] == ["P", "I;16"]
+    target = tmp_path / "val_masks.npy"
+    arrays.write_stack(paths, target, "mask", SIZE)
+    small = Image.fromarray(labels).resize((SIZE, SIZE), Image.Resampling.NEAREST)
+    for row in np.load(target):
+        np.testing.assert_array_equal(row[..., 0], np.asarray(small) - 1)

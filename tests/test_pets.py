@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 from snakevision import pets, synthetic
+from snakevision.files import read_csv, write_csv
 
 COUNTS = {"train": 10, "val": 5, "test": 8}
 BREEDS = synthetic.CAT_BREEDS + synthetic.DOG_BREEDS
@@ -143,8 +144,97 @@ def test_no_usable_pair(dataset, tmp_path: Path) -> None:
     shutil.copy(dataset.trimaps / "beagle_1.png", trimaps)
     with pytest.raises(pets.DatasetError, match="no usable image/trimap pair.*undecodable"):
         pets.build_index(images, trimaps)
-    with pytest.raises(pets.DatasetError, match="not a folder"):
+    with pytest.raises(pets.DatasetError, match="no folder 'nowhere' in .*images, trimaps"):
         pets.build_index(tmp_path / "nowhere", trimaps)
+
+
+def test_a_missing_folder_names_what_its_parent_holds(dataset, tmp_path: Path) -> None:
+    annotations = tmp_path / "annotations"  # an annotations archive without trimaps/
+    (annotations / "xmls").mkdir(parents=True)
+    (annotations / "list.txt").write_text("#list\n")
+    with pytest.raises(pets.DatasetError) as info:
+        pets.build_index(dataset.images, annotations / "trimaps")
+    assert str(info.value) == (
+        f"no folder 'trimaps' in {annotations} (it holds: list.txt, xmls); "
+        "the annotations archive must hold annotations/trimaps/"
+    )
+    (annotations / "trimaps").write_text("")
+    with pytest.raises(pets.DatasetError, match="'trimaps' in .* is a file, not a folder"):
+        pets.build_index(dataset.images, annotations / "trimaps")
+    with pytest.raises(pets.DatasetError, match="nowhere/images is missing, and so is"):
+        pets.build_index(tmp_path / "nowhere" / "images", dataset.trimaps)
+
+
+def test_pictures_with_another_extension_are_told_to_rename(dataset, tmp_path: Path) -> None:
+    images, trimaps = _copy(dataset, tmp_path)
+    (images / "pug_3.jpg").rename(images / "pug_3.JPEG")
+    Image.open(images / "boxer_2.jpg").save(images / "boxer_2.png")
+    (images / "boxer_2.jpg").unlink()
+    index = pets.build_index(images, trimaps)
+    reasons = dict(zip(index.image.map(lambda p: Path(p).name), index.reason))
+    assert reasons["pug_3.JPEG"] == "extension .JPEG: images must be named <stem>.jpg"
+    assert reasons["boxer_2.png"] == "extension .png: images must be named <stem>.jpg"
+    assert reasons["Abyssinian_100.mat"] == "not an image"
+    assert set(_ok(index).stem) == STEMS - {"beagle_1", "pug_3", "boxer_2"}
+
+
+def test_file_names_that_are_not_utf8_are_excluded(dataset, tmp_path: Path) -> None:
+    images, trimaps = _copy(dataset, tmp_path)
+    # Latin-1 'café', as a tar member's name can be; Python sees the byte as '\udce9'.
+    for folder, source, name in [
+        (images, images / "pug_3.jpg", b"caf\xe9_1.jpg"),
+        (trimaps, trimaps / "pug_3.png", b"caf\xe9_1.png"),
+    ]:
+        with open(os.fsencode(folder) + b"/" + name, "wb") as file:
+            file.write(source.read_bytes())
+    write_csv(pets.build_index(images, trimaps), tmp_path / "index.csv")
+    index = read_csv(tmp_path / "index.csv")
+    rows = _rows(index, "caf\\xe9_1")
+    assert sorted(Path(p).name for p in [*rows.image, *rows.trimap] if p) == [
+        "caf\\xe9_1.jpg",
+        "caf\\xe9_1.png",
+    ]
+    assert set(rows.reason) == {"file name is not valid UTF-8; rename it"} and len(rows) == 2
+    assert set(_ok(index).stem) == STEMS - {"beagle_1"}
+
+
+def _palette(labels: np.ndarray) -> Image.Image:
+    """A VOC-style trimap: the labels are palette indices, the palette holds colours."""
+    image = Image.frombytes("P", labels.shape[::-1], labels.astype(np.uint8).tobytes())
+    image.putpalette([0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0])
+    return image
+
+
+def test_trimaps_are_read_by_the_numbers_they_store(dataset, tmp_path: Path) -> None:
+    images, trimaps = _copy(dataset, tmp_path)
+    labels = {s: np.asarray(Image.open(trimaps / f"{s}.png")) for s in ("pug_3", "pug_2")}
+    _palette(labels["pug_3"]).save(trimaps / "pug_3.png")
+    _palette(labels["pug_2"] - 1).save(trimaps / "pug_2.png")
+    for stem, scale in [("boxer_2", 257), ("boxer_3", 1)]:  # 16-bit PNGs
+        values = np.asarray(Image.open(trimaps / f"{stem}.png")).astype(np.uint16) * scale
+        Image.fromarray(values).save(trimaps / f"{stem}.png")
+        assert Image.open(trimaps / f"{stem}.png").mode == "I;16"
+    reasons = dict(zip(*pets.build_index(images, trimaps)[["stem", "reason"]].values.T))
+    assert reasons["pug_3"] == reasons["boxer_3"] == ""
+    assert reasons["pug_2"] == (
+        f"trimap has values {np.unique(labels['pug_2'] - 1).tolist()} (palette indices), "
+        "expected only 1, 2, 3"
+    )
+    assert reasons["boxer_2"].startswith("trimap has values [257, 514, 771] (mode I;16)")
+
+
+@pytest.mark.parametrize("mode", ["F", "I"])
+def test_pictures_without_a_fixed_range_are_excluded(dataset, tmp_path: Path, mode: str) -> None:
+    images, trimaps = _copy(dataset, tmp_path)
+    grey = np.asarray(Image.open(images / "pug_3.jpg").convert("L"))
+    Image.fromarray(grey.astype(np.float32 if mode == "F" else np.int32)).save(
+        images / "pug_3.jpg", "TIFF"
+    )
+    assert Image.open(images / "pug_3.jpg").mode == mode
+    reasons = dict(zip(*pets.build_index(images, trimaps)[["stem", "reason"]].values.T))
+    assert reasons["pug_3"] == (
+        f"mode {mode}: pixels have no fixed range; save the picture with 8 bits per channel"
+    )
 
 
 def test_split_is_deterministic(index: pd.DataFrame) -> None:

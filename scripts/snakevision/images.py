@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -11,20 +12,42 @@ from PIL import Image, UnidentifiedImageError
 # Trimap values in the files: 1 pet, 2 background, 3 border; labels are these minus one.
 TRIMAP_VALUES = (1, 2, 3)
 
+# 16-bit grey: convert() clips these to 255 instead of scaling, so they take their own path.
+SIXTEEN_BIT = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
+# 32-bit integers and floats: no fixed range that would say which value is white.
+NO_RANGE = frozenset({"I", "F"})
+# Modes whose stored numbers are the trimap labels (palette indices for P), not grey levels.
+LABEL_MODES = frozenset({"P"}) | SIXTEEN_BIT | NO_RANGE
+
 
 class DecodeError(ValueError):
     """A file that is not a picture we can use; the message says why."""
 
 
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """The decoded picture as RGB; modes without a known white level are refused."""
+    if image.mode == "RGB":
+        return image  # the common JPEG case: convert() would copy it
+    if image.mode in SIXTEEN_BIT:
+        return Image.fromarray((np.asarray(image) >> 8).astype(np.uint8)).convert("RGB")
+    if image.mode in NO_RANGE:
+        raise DecodeError(
+            f"mode {image.mode}: pixels have no fixed range; "
+            "save the picture with 8 bits per channel"
+        )
+    return image.convert("RGB")
+
+
 def open_rgb(path: Path) -> Image.Image:
-    """Decode any format Pillow reads (JPEG, PNG, GIF, RGBA) into an RGB image."""
+    """Decode any format Pillow reads (JPEG, PNG, GIF, RGBA, 16-bit grey) into an RGB image."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # EXIF and palette-transparency chatter
             with Image.open(path) as image:
                 image.load()
-                # convert() copies even an RGB image: skip it for the common JPEG case.
-                return image if image.mode == "RGB" else image.convert("RGB")
+                return _to_rgb(image)
+    except DecodeError:
+        raise  # already says why; not to be wrapped as 'undecodable' below
     except UnidentifiedImageError as exc:
         raise DecodeError("not an image") from exc
     except Image.DecompressionBombError as exc:  # a damaged header can claim any size
@@ -33,23 +56,57 @@ def open_rgb(path: Path) -> Image.Image:
         raise DecodeError(f"undecodable: {exc}") from exc
 
 
+def _listing(values: np.ndarray) -> str:
+    """The distinct values, shortened: a photo used as a trimap would list thousands."""
+    distinct = np.unique(values).tolist()
+    if len(distinct) <= 10:
+        return str(distinct)
+    return f"[{', '.join(map(str, distinct[:5]))}, ..., {distinct[-1]}] ({len(distinct)} distinct)"
+
+
+def _bad_values(values: np.ndarray, mode: str) -> DecodeError:
+    """The error for a trimap holding other values, saying what kind of numbers they are."""
+    if mode == "L":
+        stored = ""
+    elif mode == "P":
+        stored = " (palette indices)"
+    elif mode in LABEL_MODES:
+        stored = f" (mode {mode})"
+    else:
+        stored = f" (grey levels of its mode {mode} pixels)"
+    return DecodeError(f"trimap has values {_listing(values)}{stored}, expected only 1, 2, 3")
+
+
 def open_trimap(path: Path) -> Image.Image:
     """Decode a trimap as 8-bit grey levels, checking its values are 1, 2 or 3."""
     try:
         with Image.open(path) as image:
             image.load()
-            trimap = image if image.mode == "L" else image.convert("L")
+            mode = image.mode
+            if mode in LABEL_MODES:
+                labels = np.asarray(image)  # the numbers stored, not their palette colours
+            else:
+                trimap = image if mode == "L" else image.convert("L")
     except UnidentifiedImageError as exc:
         raise DecodeError("trimap is not an image") from exc
     except Image.DecompressionBombError as exc:
         raise DecodeError(f"trimap too large to decode: {exc}") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise DecodeError(f"trimap undecodable: {exc}") from exc
+    if mode in LABEL_MODES:
+        if not np.isin(labels, TRIMAP_VALUES).all():  # also refuses 1.5 in a float trimap
+            raise _bad_values(labels, mode)
+        return Image.fromarray(labels.astype(np.uint8))
     low, high = trimap.getextrema()  # ten times cheaper than np.unique on every trimap
     if low < min(TRIMAP_VALUES) or high > max(TRIMAP_VALUES):
-        values = np.unique(np.asarray(trimap)).tolist()
-        raise DecodeError(f"trimap has values {values}, expected only 1, 2, 3")
+        raise _bad_values(np.asarray(trimap), mode)
     return trimap
+
+
+@cache
+def picture_suffixes() -> frozenset[str]:
+    """Lower-case extensions of the formats Pillow reads: '.jpeg', '.png', '.tif'..."""
+    return frozenset(ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN)
 
 
 def image_format(path: Path) -> str:

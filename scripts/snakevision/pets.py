@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
-from snakevision.images import DecodeError, image_format, open_rgb, open_trimap
+from snakevision.images import (
+    DecodeError,
+    image_format,
+    open_rgb,
+    open_trimap,
+    picture_suffixes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,23 +99,70 @@ def _claim(found: dict[str, str], path: Path) -> str:
     return ""
 
 
+def _printable(text: str) -> str:
+    """text with the bytes of a non-UTF-8 file name as \\xNN: index.csv must be UTF-8."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(name: str) -> bool:
+    # Python keeps the undecodable bytes of a file name as lone surrogates ('\udce9').
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _bad_name(path: Path, column: str) -> dict:
+    """Row for a file whose name is not UTF-8: never paired, written escaped."""
+    shown = _printable(str(path))
+    image, trimap = (shown, "") if column == "image" else ("", shown)
+    return _row(_printable(path.stem), image, trimap, "", "file name is not valid UTF-8; rename it")
+
+
+def _not_jpg(path: Path) -> str:
+    """Why a file of the images folder that is not <stem>.jpg is left out."""
+    if path.suffix.lower() in picture_suffixes() and not path.name.startswith("."):
+        return f"extension {path.suffix}: images must be named <stem>.jpg"
+    return "not an image"
+
+
+def _require_folder(folder: Path, hint: str) -> None:
+    """Fail unless folder exists, saying what its parent holds instead."""
+    if folder.is_dir():
+        return
+    parent = folder.parent
+    if not parent.is_dir():
+        raise DatasetError(f"{folder} is missing, and so is {parent}; was the archive extracted?")
+    held = sorted(_printable(p.name) for p in parent.iterdir() if p.name != SNAKEMAKE_MARKER)
+    shown = ", ".join(held[:10]) + (f" and {len(held) - 10} more" if len(held) > 10 else "")
+    if folder.exists():
+        problem = f"{folder.name!r} in {parent} is a file, not a folder"
+    else:
+        problem = f"no folder {folder.name!r} in {parent}"
+    raise DatasetError(f"{problem} (it holds: {shown or 'nothing'}); {hint}")
+
+
 def build_index(images_dir: Path, trimaps_dir: Path, workers: int = 1) -> pd.DataFrame:
     """One row per file seen, usable pairs 'ok', everything else 'excluded' with the reason."""
     images_dir, trimaps_dir = Path(images_dir), Path(trimaps_dir)
-    for folder in (images_dir, trimaps_dir):
-        if not folder.is_dir():
-            raise DatasetError(f"{folder} is not a folder; was the archive extracted?")
+    _require_folder(images_dir, "the images archive must hold images/")
+    _require_folder(trimaps_dir, "the annotations archive must hold annotations/trimaps/")
     rows, images, trimaps = [], {}, {}
     for path in sorted(images_dir.iterdir()):
         if path.name == SNAKEMAKE_MARKER:
             continue
-        if path.suffix.lower() == ".jpg" and not path.name.startswith("."):
+        if not _is_utf8(path.name):
+            rows.append(_bad_name(path, "image"))
+        elif path.suffix.lower() == ".jpg" and not path.name.startswith("."):
             if taken := _claim(images, path):
                 rows.append(_row(path.stem, str(path), "", "", taken))
         elif path.is_file():
-            rows.append(_row(path.stem, str(path), "", path.suffix.lstrip("."), "not an image"))
+            rows.append(_row(path.stem, str(path), "", path.suffix.lstrip("."), _not_jpg(path)))
     for path in sorted(trimaps_dir.iterdir()):
-        if path.suffix.lower() == ".png" and not path.name.startswith("."):
+        if not _is_utf8(path.name):
+            rows.append(_bad_name(path, "trimap"))
+        elif path.suffix.lower() == ".png" and not path.name.startswith("."):
             if taken := _claim(trimaps, path):
                 rows.append(_row(path.stem, "", str(path), "", taken))
         elif path.is_file():
