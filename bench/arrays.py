@@ -59,8 +59,12 @@ def ours(pairs: list[tuple[str, str]], size: int, workers: int, out: Path) -> fl
 def child(args: argparse.Namespace) -> None:
     """Run one variant on the file list repeated args.repeat times and write its result."""
     pairs = [tuple(p) for p in json.loads(args.pairs.read_text())] * args.repeat[0]
+    # Imports happen before the clock starts, for both: the notebook imports Keras before its
+    # loop; our library pulls in pandas (half a second of CPU), once per job.
     if args.child == "book":
-        import keras  # noqa: F401 - the notebook imports Keras before its loop
+        import keras  # noqa: F401
+    else:
+        from snakevision import arrays  # noqa: F401
 
     before, cpu = common.rss_mb(), common.cpu_seconds()
     start = time.perf_counter()
