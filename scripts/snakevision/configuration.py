@@ -82,7 +82,7 @@ def parse_nested_strings(config: dict[str, Any], schema_path: Path) -> None:
     loader, which leaves every scalar a string; a config file would have given numbers.
     """
     validator = _validator(schema_path)
-    for error in validator.iter_errors(config):
+    for error in list(validator.iter_errors(config)):  # all found before any is changed
         if not isinstance(error.instance, str) or not error.absolute_path:
             continue
         value = _parsed(error.instance)
