@@ -1,6 +1,7 @@
 # Helpers shared by every stage.
 
 import math
+import os
 
 from snakevision.batching import BATCH_NORMALIZED, CPU_MICRO_BATCH
 from snakevision.imports import library_modules
@@ -19,8 +20,11 @@ wildcard_constraints:
 
 
 def library(script):
-    """The library modules a rule's script imports, as inputs: editing one reruns that rule."""
-    return [str(path) for path in library_modules(SCRIPTS / script)]
+    """The library modules a rule's script imports, as inputs: editing one reruns that rule.
+
+    Relative paths: absolute ones would change, and rerun every job, when the project moves.
+    """
+    return [os.path.relpath(path) for path in library_modules(SCRIPTS / script)]
 
 
 # Training memory per image of a batch, in MB, at the task's default size: peak RSS on a CPU,
@@ -50,9 +54,14 @@ def training_mem_mb(model, image_size, train):
 
 
 def archive_path(wildcards):
-    """Where the archive comes from: the verified download or the synthetic generator."""
-    folder = "downloads" if config["dataset"]["source"] == "download" else "synthetic"
-    return f"resources/{folder}/{wildcards.archive}.tar.gz"
+    """Where the archive comes from: the verified download or the synthetic generator.
+
+    A download counts as ancient: extract checks it against the sha256 in its params, so the
+    download rule rerunning (on edited code) and keeping a valid archive reruns nothing after.
+    """
+    if config["dataset"]["source"] == "download":
+        return ancient(f"resources/downloads/{wildcards.archive}.tar.gz")
+    return f"resources/synthetic/{wildcards.archive}.tar.gz"
 
 
 def download_expected(wildcards):

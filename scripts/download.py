@@ -4,7 +4,8 @@ from snakevision.job import start
 
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
-from snakevision.archives import Expected, download  # noqa: E402
+from snakevision.archives import Expected  # noqa: E402
+from snakevision.downloads import download  # noqa: E402
 
 # Not params (see rules/data.smk): changing them must not rerun the rules downstream.
 dataset = job.config["dataset"]

@@ -64,7 +64,8 @@ def test_download_on_a_full_disk_says_so_and_does_not_retry(tmp_path, http_serve
     target = tmp_path / "images.tar.gz"
     code = (
         "import hashlib\n"
-        "from snakevision.archives import Expected, download\n"
+        "from snakevision.archives import Expected\n"
+        "from snakevision.downloads import download\n"
         f"data = open({str(source)!r}, 'rb').read()\n"
         f"download({http_server.url('/images.tar.gz')!r}, {str(target)!r}, "
         "Expected(hashlib.sha256(data).hexdigest(), len(data)), retries=3, backoff=0)"

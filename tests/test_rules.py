@@ -31,7 +31,9 @@ def declared_library(output: str) -> dict[str, set[str]]:
     declared: dict[str, set[str]] = {}
     jobs = re.findall(r"^(?:local)?rule (\w+):\n(?:    input: (.*)\n)?", output, flags=re.M)
     for rule, inputs in jobs:
-        files = {f.split("/scripts/", 1)[1] for f in inputs.split(", ") if "/scripts/" in f}
+        # Relative to the working directory: absolute paths would change when the project moves.
+        files = {f.removeprefix("scripts/") for f in inputs.split(", ") if "scripts/" in f}
+        assert all(f.endswith(".py") and not f.startswith("/") for f in files), files
         assert declared.setdefault(rule, files) == files, f"jobs of {rule} differ: {files}"
     return declared
 

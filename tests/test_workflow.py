@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 
 import numpy as np
@@ -134,8 +135,12 @@ def test_demo_figures_are_pictures(demo):
             assert image.format == "PNG" and min(image.size) > 200
 
 
-def test_finished_run_has_nothing_left_to_do(demo):
+def test_finished_run_has_nothing_left_to_do(demo, tmp_path):
     result = snakemake(demo, *DEMO, "--dry-run")
+    assert planned_jobs(result.stdout) == {}, result.stdout[-2000:]
+    # Nor once the project is moved (say, to a cluster's scratch): inputs are relative paths.
+    moved = shutil.copytree(demo, tmp_path / "moved", symlinks=True)
+    result = snakemake(moved, *DEMO, "--dry-run")
     assert planned_jobs(result.stdout) == {}, result.stdout[-2000:]
 
 

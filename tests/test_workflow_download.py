@@ -6,7 +6,7 @@ import hashlib
 
 import pandas as pd
 import pytest
-from workflow import copy_workflow, snakemake, write_config
+from workflow import copy_workflow, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -71,6 +71,15 @@ def test_download_survives_a_dropped_connection_and_is_never_fetched_twice(
     written = split.stat().st_mtime_ns
     result = snakemake(workdir, "--cores", "2", "--configfile=net.yaml", "results/data/split.csv")
     assert "Nothing to be done" in result.stdout + result.stderr
+    assert split.stat().st_mtime_ns == written and archive_requests(http_server) == []
+
+    # Edited download code reruns the download rule, which keeps the valid archives, and
+    # nothing after it: extract checks the sha256 it is given, not the archive's age.
+    script = workdir / "scripts/download.py"
+    script.write_text(script.read_text() + "\n# an edit\n")
+    args = ["--cores", "2", "--configfile=net.yaml", "results/data/split.csv"]
+    assert planned_jobs(snakemake(workdir, *args, "--dry-run").stdout) == {"download": 2}
+    snakemake(workdir, *args)
     assert split.stat().st_mtime_ns == written and archive_requests(http_server) == []
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from snakevision.archives import url_problem
+from snakevision.downloads import url_problem
 from snakevision.batching import BATCH_NORMALIZED
 from snakevision.pets import breed_of, species_of
 from snakevision.synthetic import CAT_BREEDS, DOG_BREEDS, QUIRKS

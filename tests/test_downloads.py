@@ -1,0 +1,218 @@
+"""Tests for downloading and verifying archives (real HTTP on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from pathlib import Path
+
+import pytest
+from snakevision.archives import DownloadError, Expected, is_valid, verify
+from snakevision.downloads import download, url_problem
+
+PAYLOAD = random.Random(0).randbytes(300_000)
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+GOOD = Expected(SHA, len(PAYLOAD))
+PATH = "/pets/images.tar.gz"
+
+
+def _fetch(server, target: Path, expected: Expected = GOOD, retries: int = 3) -> None:
+    download(server.url(PATH), target, expected, retries=retries, backoff=0, timeout=5)
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture
+def served(http_server):
+    http_server.files[PATH] = PAYLOAD
+    return http_server
+
+
+def test_download(served, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    target = tmp_path / "sub" / "images.tar.gz"
+    with caplog.at_level(logging.INFO, logger="snakevision.downloads"):
+        _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD
+    assert _names(target.parent) == ["images.tar.gz"]
+    assert len(served.requests) == 1
+    assert "attempt 1 of 3" in caplog.text
+    assert verify(target, GOOD) is None and is_valid(target, GOOD)
+    assert not is_valid(tmp_path / "missing", GOOD)
+
+
+def test_wrong_checksum_leaves_nothing(served, tmp_path: Path) -> None:
+    wrong = "0" * 64
+    with pytest.raises(DownloadError) as info:
+        _fetch(served, tmp_path / "a.tar.gz", Expected(wrong, len(PAYLOAD)))
+    message = str(info.value)
+    assert wrong in message and SHA in message and served.url(PATH) in message
+    assert _names(tmp_path) == []
+
+
+def test_wrong_size_is_named_before_the_transfer(served, tmp_path: Path) -> None:
+    # From the Content-Length: a swapped url would otherwise fetch the whole wrong archive.
+    with pytest.raises(
+        DownloadError, match=rf"holds {len(PAYLOAD)} bytes, but the archive must have "
+    ):
+        _fetch(served, tmp_path / "a.tar.gz", Expected(SHA, len(PAYLOAD) + 1))
+    assert _names(tmp_path) == [] and len(served.requests) == 1  # final: not retried
+
+
+def test_dropped_connection_resumes_with_range(served, tmp_path: Path) -> None:
+    served.drop_after, served.drop_times = 100_000, 1
+    target = tmp_path / "a.tar.gz"
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD
+    assert len(served.requests) == 2
+    assert "Range" not in served.requests[0][1]
+    assert served.requests[1][1]["Range"] == "bytes=100000-"
+    assert _names(tmp_path) == ["a.tar.gz"]
+
+
+def test_dropped_connection_restarts_without_range_support(served, tmp_path: Path) -> None:
+    served.drop_after, served.drop_times, served.ranges = 100_000, 1, False
+    target = tmp_path / "a.tar.gz"
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD  # the 200 answer is written from the start
+    assert len(served.requests) == 2
+
+
+def test_partial_file_of_an_earlier_run_is_resumed(served, tmp_path: Path) -> None:
+    target = tmp_path / "a.tar.gz"
+    (tmp_path / "a.tar.gz.part").write_bytes(PAYLOAD[:1234])
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD
+    assert [h.get("Range") for _, h in served.requests] == ["bytes=1234-"]
+
+
+def test_a_whole_part_file_of_an_earlier_run_is_kept_without_fetching(served, tmp_path) -> None:
+    target = tmp_path / "a.tar.gz"
+    (tmp_path / "a.tar.gz.part").write_bytes(PAYLOAD)  # stopped between last byte and rename
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD and served.requests == []
+    assert _names(tmp_path) == ["a.tar.gz"]
+
+
+def test_a_part_file_too_long_or_wrong_is_fetched_afresh(served, tmp_path) -> None:
+    target = tmp_path / "a.tar.gz"
+    for leftover in (PAYLOAD + b"junk", b"x" * len(PAYLOAD)):
+        (tmp_path / "a.tar.gz.part").write_bytes(leftover)
+        _fetch(served, target)
+        assert target.read_bytes() == PAYLOAD
+        assert [h.get("Range") for _, h in served.requests] == [None]  # no resuming of it
+        target.unlink()
+        served.requests.clear()
+
+
+def test_range_past_the_end_checks_the_part_file(served, tmp_path) -> None:
+    """Without a size in the config, a whole part file gets 416 from the server."""
+    target = tmp_path / "a.tar.gz"
+    (tmp_path / "a.tar.gz.part").write_bytes(PAYLOAD)
+    _fetch(served, target, Expected(SHA))
+    assert target.read_bytes() == PAYLOAD
+    assert [h.get("Range") for _, h in served.requests] == [f"bytes={len(PAYLOAD)}-"]
+
+
+def test_a_transfer_cut_short_without_content_length_is_resumed(served, tmp_path) -> None:
+    served.content_length = False
+    served.drop_after, served.drop_times = 100_000, 1  # ends like a finished body would
+    target = tmp_path / "a.tar.gz"
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD
+    assert [h.get("Range") for _, h in served.requests] == [None, "bytes=100000-"]
+
+
+def test_a_resumed_answer_from_the_wrong_offset_starts_over(served, tmp_path) -> None:
+    served.ranges_from_zero = True
+    target = tmp_path / "a.tar.gz"
+    (tmp_path / "a.tar.gz.part").write_bytes(PAYLOAD[:1234])
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD  # not the whole file appended to its first bytes
+    assert [h.get("Range") for _, h in served.requests] == ["bytes=1234-", None]
+
+
+def test_always_dropped_gives_up_after_retries(served, tmp_path: Path) -> None:
+    served.drop_after, served.drop_times = 1_000, 100
+    target = tmp_path / "a.tar.gz"
+    with pytest.raises(DownloadError) as info:
+        _fetch(served, target, retries=3)
+    message = str(info.value)
+    assert served.url(PATH) in message and "after 3 attempt(s)" in message
+    assert "by hand" in message and f"curl -L -o {target}" in message and SHA in message
+    assert len(served.requests) == 3
+    assert not target.exists()
+
+
+def test_not_found_fails_at_once(served, tmp_path: Path) -> None:
+    url = served.url("/nothing.tar.gz")
+    with pytest.raises(DownloadError, match="404") as info:
+        download(url, tmp_path / "a.tar.gz", GOOD, retries=4, backoff=0, timeout=5)
+    assert url in str(info.value) and "after 1 attempt(s)" in str(info.value)
+    assert len(served.requests) == 1
+    assert not (tmp_path / "a.tar.gz").exists()
+
+
+def test_server_error_is_retried(served, tmp_path: Path) -> None:
+    served.status[PATH] = 500
+    with pytest.raises(DownloadError, match="500"):
+        _fetch(served, tmp_path / "a.tar.gz", retries=2)
+    assert len(served.requests) == 2
+
+
+def test_valid_target_is_not_fetched_again(served, tmp_path: Path) -> None:
+    target = tmp_path / "a.tar.gz"
+    target.write_bytes(PAYLOAD)
+    _fetch(served, target)
+    assert served.requests == []
+    target.write_bytes(b"stale")  # an invalid file is replaced
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD and len(served.requests) == 1
+
+
+def test_file_url(tmp_path: Path) -> None:
+    source = tmp_path / "mirror" / "images.tar.gz"
+    source.parent.mkdir()
+    source.write_bytes(PAYLOAD)
+    target = tmp_path / "a.tar.gz"
+    download(source.as_uri(), target, GOOD, retries=1, backoff=0)
+    assert target.read_bytes() == PAYLOAD
+
+
+def test_a_missing_file_url_fails_at_once(tmp_path: Path) -> None:
+    url = (tmp_path / "mirror" / "images.tar.gz").as_uri()
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        download(url, tmp_path / "a.tar.gz", GOOD, retries=4, backoff=30)
+    assert time.monotonic() - start < 10  # no backoff: retrying cannot make the file appear
+    message = str(info.value)
+    assert url in message and "after 1 attempt(s)" in message and "check the path" in message
+    assert not (tmp_path / "a.tar.gz").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:port/a.tar.gz", "cannot be parsed"),
+        ("http://127.0.0.1:99999/a.tar.gz", "out of range"),
+        ("https://mirror example.org/a.tar.gz", "space or control character"),
+        ("http:///a.tar.gz", "names no host"),
+        ("http://[::1/a.tar.gz", "cannot be parsed"),
+        ("file://server/data/a.tar.gz", "file:///absolute/path"),
+        ("ftp://example.org/a.tar.gz", "none of http, https, file"),
+    ],
+)
+def test_a_malformed_url_fails_before_any_attempt(tmp_path: Path, url: str, problem: str) -> None:
+    assert problem in url_problem(url)
+    with pytest.raises(DownloadError, match="cannot download") as info:
+        download(url, tmp_path / "a.tar.gz", GOOD, retries=4, backoff=30)
+    assert url in str(info.value) and problem in str(info.value)
+    assert not list(tmp_path.iterdir())  # not even a .part
+
+
+@pytest.mark.parametrize("url", ["https://example.org:8443/a.tar.gz", "file:///data/a.tar.gz"])
+def test_well_formed_urls_pass(url: str) -> None:
+    assert url_problem(url) is None
