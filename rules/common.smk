@@ -9,6 +9,7 @@ from snakevision.imports import library_modules
 SCRIPTS = Path(workflow.basedir) / "scripts"
 ENV = "../envs/snakevision.yaml"
 ARCHIVES = ["images", "annotations"]
+TASKS = ["segmentation", "classification"]
 # Threads of the parallel rules (decoding, training): Snakemake scales them down to --cores on
 # one machine; on a cluster each such job asks for this many CPUs.
 THREADS = 8
@@ -16,6 +17,7 @@ THREADS = 8
 
 wildcard_constraints:
     archive="|".join(ARCHIVES),
+    task="|".join(TASKS),
     model="|".join(config["classification"]["models"]),
 
 

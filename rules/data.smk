@@ -83,31 +83,46 @@ rule index:
         "../scripts/index.py"
 
 
+# One split per task, so that changing one task's split reruns only that task's arrays and models.
 rule split:
     input:
         index="results/data/index.csv",
         code=library("split.py"),
     output:
-        "results/data/split.csv",
+        "results/data/{task}/split.csv",
     log:
-        "logs/data/split.log",
+        "logs/data/split_{task}.log",
     benchmark:
-        "benchmarks/data/split.tsv"
+        "benchmarks/data/split_{task}.tsv"
     conda:
         ENV
     threads: 1
     params:
         seed=config["split"]["seed"],
-        num_val=config["split"]["segmentation"]["num_val"],
-        classification=config["split"]["classification"],
+        settings=lambda w: config["split"][w.task],
     script:
         "../scripts/split.py"
+
+
+rule split_table:
+    input:
+        splits=expand("results/data/{task}/split.csv", task=TASKS),
+        code=library("split_table.py"),
+    output:
+        "results/data/split.csv",
+    log:
+        "logs/data/split_table.log",
+    conda:
+        ENV
+    threads: 1
+    script:
+        "../scripts/split_table.py"
 
 
 rule arrays_segmentation:
     input:
         index="results/data/index.csv",
-        split="results/data/split.csv",
+        split="results/data/segmentation/split.csv",
         code=library("arrays.py"),
     output:
         expand(
@@ -135,7 +150,7 @@ rule arrays_segmentation:
 rule arrays_classification:
     input:
         index="results/data/index.csv",
-        split="results/data/split.csv",
+        split="results/data/classification/split.csv",
         code=library("arrays.py"),
     output:
         expand(

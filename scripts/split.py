@@ -1,4 +1,4 @@
-"""Rule split: seeded train/val(/test) splits for segmentation and classification."""
+"""Rule split: one task's seeded train/val(/test) split."""
 
 from snakevision.job import start
 
@@ -7,7 +7,6 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 from snakevision import pets  # noqa: E402
 from snakevision.files import read_csv, write_csv  # noqa: E402
 
-table = pets.split(
-    read_csv(job.input.index), job.params.seed, job.params.num_val, dict(job.params.classification)
-)
+index = read_csv(job.input.index)
+table = pets.split(index, job.wildcards.task, job.params.seed, dict(job.params.settings))
 write_csv(table, job.output[0])

@@ -237,13 +237,22 @@ def test_pictures_without_a_fixed_range_are_excluded(dataset, tmp_path: Path, mo
     )
 
 
+SETTINGS = {"segmentation": {"num_val": 20}, "classification": COUNTS}
+
+
+def _split(index: pd.DataFrame, seed: int = 1337) -> pd.DataFrame:
+    """Both tasks' splits in one table, as rule split_table writes split.csv."""
+    tables = [pets.split(index, task, seed, settings) for task, settings in SETTINGS.items()]
+    return pd.concat(tables, ignore_index=True)
+
+
 def test_split_is_deterministic(index: pd.DataFrame) -> None:
-    first = pets.split(index, 1337, 20, COUNTS)
-    assert list(first.columns) == pets.SPLIT_COLUMNS
-    pd.testing.assert_frame_equal(first, pets.split(index, 1337, 20, COUNTS))
-    other = pets.split(index, 1338, 20, COUNTS)
-    for task in ("segmentation", "classification"):
-        assert first[first.task == task].stem.tolist() != other[other.task == task].stem.tolist()
+    for task, settings in SETTINGS.items():
+        first = pets.split(index, task, 1337, settings)
+        assert list(first.columns) == pets.SPLIT_COLUMNS and set(first.task) == {task}
+        pd.testing.assert_frame_equal(first, pets.split(index, task, 1337, settings))
+        other = pets.split(index, task, 1338, settings)
+        assert first.stem.tolist() != other.stem.tolist()
 
 
 def test_segmentation_split(index: pd.DataFrame) -> None:
@@ -294,7 +303,7 @@ def test_classification_split_too_large(index: pd.DataFrame) -> None:
 
 
 def test_members_keep_split_order(index: pd.DataFrame) -> None:
-    table = pets.split(index, 1337, 20, COUNTS)
+    table = _split(index)
     for task, name in [("segmentation", "val"), ("classification", "test")]:
         chosen = table[(table.task == task) & (table.split == name)].stem.tolist()
         rows = pets.members(index, table, task, name)

@@ -85,7 +85,7 @@ def test_scan_follows_imports_through_modules_and_packages(tmp_path: Path) -> No
 def training_memory(output: str) -> dict[str, int]:
     """Rule (and model) -> mem_mb of the training jobs in a dry run's job listing."""
     found = {}
-    for block in re.split(r"\n\n", output):
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):  # one block per job
         rule = re.search(r"^rule (train_\w+):", block, flags=re.M)
         if rule:
             model = re.search(r"wildcards: model=(\w+)", block)

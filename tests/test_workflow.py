@@ -18,6 +18,8 @@ DEMO = ["--profile", "profiles/demo"]
 CONTRACT = [
     "results/data/index.csv",
     "results/data/split.csv",
+    "results/data/segmentation/split.csv",
+    "results/data/classification/split.csv",
     "results/data/overview.png",
     *(
         f"results/data/segmentation/{s}_{k}.npy"
@@ -147,6 +149,14 @@ def test_finished_run_has_nothing_left_to_do(demo, tmp_path):
 def test_changing_a_plot_parameter_reruns_only_the_plot(demo):
     args = demo_config(demo, "plot.yaml", {"segmentation": {"plot": {"num_images": 3, "seed": 1}}})
     assert planned_jobs(snakemake(demo, *args).stdout) == {"plot_segmentation": 1, "all": 1}
+
+
+def test_changing_one_tasks_split_reruns_only_that_task(demo):
+    args = demo_config(demo, "split.yaml", {"split": {"classification": {"train": 100}}})
+    jobs = planned_jobs(snakemake(demo, *args).stdout)
+    assert jobs["split"] == 1 and jobs["arrays_classification"] == jobs["split_table"] == 1
+    assert jobs["train_classifier"] == 2 and jobs["overview"] == 1
+    assert not {"arrays_segmentation", "train_segmentation", "evaluate_segmentation"} & set(jobs)
 
 
 def test_changing_epochs_reruns_training_and_everything_after(demo):

@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from snakevision.downloads import url_problem
 from snakevision.batching import BATCH_NORMALIZED
+from snakevision.downloads import url_problem
 from snakevision.pets import breed_of, species_of
 from snakevision.synthetic import CAT_BREEDS, DOG_BREEDS, QUIRKS
 

@@ -236,18 +236,13 @@ def split_classification(index: pd.DataFrame, seed: int, counts: dict[str, int])
     return table
 
 
-def split(
-    index: pd.DataFrame, seed: int, num_val: int, classification: dict[str, int]
-) -> pd.DataFrame:
-    """Both tasks' splits in one table (stem, task, split)."""
-    ordered = {k: classification[k] for k in ("train", "val", "test")}
-    table = pd.concat(
-        [
-            split_segmentation(index, seed, num_val),
-            split_classification(index, seed, ordered),
-        ],
-        ignore_index=True,
-    )
+def split(index: pd.DataFrame, task: str, seed: int, settings: dict) -> pd.DataFrame:
+    """One task's split (stem, task, split); settings is the task's section of config split."""
+    if task == "segmentation":
+        table = split_segmentation(index, seed, settings["num_val"])
+    else:
+        counts = {k: settings[k] for k in ("train", "val", "test")}
+        table = split_classification(index, seed, counts)
     return table[SPLIT_COLUMNS]
 
 
@@ -258,7 +253,7 @@ def members(index: pd.DataFrame, splits: pd.DataFrame, task: str, name: str) -> 
     missing = set(chosen.stem) - set(usable.index)
     if missing:
         raise DatasetError(
-            f"split.csv names {len(missing)} stems that index.csv does not list as ok "
+            f"the {task} split names {len(missing)} stems that index.csv does not list as ok "
             f"(e.g. {sorted(missing)[:3]}); rerun the split rule"
         )
     return usable.loc[chosen.stem].reset_index()

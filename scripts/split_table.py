@@ -1,0 +1,11 @@
+"""Rule split_table: both tasks' splits in one table, results/data/split.csv."""
+
+from snakevision.job import start
+
+job = start(snakemake)  # noqa: F821 - injected by Snakemake
+
+import pandas as pd  # noqa: E402
+from snakevision.files import read_csv, write_csv  # noqa: E402
+
+tables = [read_csv(path) for path in job.input.splits]
+write_csv(pd.concat(tables, ignore_index=True), job.output[0])
