@@ -14,11 +14,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from snakevision.archives import DownloadError, Expected, is_valid, verify
+from snakevision.archives import CHUNK, DownloadError, Expected, is_valid, verify
 
 log = logging.getLogger(__name__)
-
-CHUNK = 1 << 20
 
 
 def _fetch_once(url: str, part: Path, timeout: float, size: int | None) -> None:
@@ -116,17 +114,17 @@ def url_problem(url: str) -> str | None:
     return f"its scheme {parts.scheme!r} is none of http, https, file"
 
 
-def _may_pass(url: str, exc: Exception) -> bool:
+def _may_pass(exc: Exception, local: bool) -> bool:
     """Whether retrying can help: network trouble may pass, other errors will not.
 
-    A client error (404, 403) or a file:// path that cannot be read fails at once instead of
-    after minutes of backoff.
+    A client error (404, 403) or a file:// path (local) that cannot be read fails at once
+    instead of after minutes of backoff.
     """
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code >= 500 or exc.code == 429
     if isinstance(exc, (ValueError, http.client.InvalidURL)):  # a malformed URL or header
         return False
-    return urllib.parse.urlsplit(url).scheme != "file"
+    return not local
 
 
 def download(
@@ -150,6 +148,7 @@ def download(
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
+    local = urllib.parse.urlsplit(url).scheme == "file"
     if _holds_everything(part, expected):
         log.info("%s already holds the whole, valid archive", part)
         os.replace(part, target)
@@ -166,9 +165,9 @@ def download(
         ) as exc:  # URLError is an OSError
             if isinstance(exc, urllib.error.HTTPError):
                 exc.close()  # its connection, which nothing else reads
-            if not _may_pass(url, exc) or attempt == retries:
+            if not _may_pass(exc, local) or attempt == retries:
                 # The partial file stays: the next run resumes it, and verifies it in the end.
-                if urllib.parse.urlsplit(url).scheme == "file":
+                if local:
                     advice = "check the path, or set the archive's url to another copy"
                 else:
                     advice = (
