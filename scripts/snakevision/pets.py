@@ -113,18 +113,38 @@ def _is_utf8(name: str) -> bool:
     return True
 
 
-def _bad_name(path: Path, column: str) -> dict:
-    """Row for a file whose name is not UTF-8: never paired, written escaped."""
-    shown = _printable(str(path))
-    image, trimap = (shown, "") if column == "image" else ("", shown)
-    return _row(_printable(path.stem), image, trimap, "", "file name is not valid UTF-8; rename it")
+def _file_row(column: str, stem: str, path: str, fmt: str, reason: str) -> dict:
+    """Row for one file of the images (column 'image') or trimaps folder, excluded for reason."""
+    image, trimap = (path, "") if column == "image" else ("", path)
+    return _row(stem, image, trimap, fmt, reason)
 
 
-def _not_jpg(path: Path) -> str:
-    """Why a file of the images folder that is not <stem>.jpg is left out."""
+def _left_out(path: Path, column: str) -> dict:
+    """Row for a file that is not <stem>.jpg (images) or <stem>.png (trimaps)."""
+    if column == "trimap":  # such as the macOS metadata files '._<stem>.png' of the archive
+        return _file_row(column, path.stem.lstrip("._"), str(path), "", "not an image")
     if path.suffix.lower() in picture_suffixes() and not path.name.startswith("."):
-        return f"extension {path.suffix}: images must be named <stem>.jpg"
-    return "not an image"
+        reason = f"extension {path.suffix}: images must be named <stem>.jpg"
+    else:
+        reason = "not an image"
+    return _file_row(column, path.stem, str(path), path.suffix.lstrip("."), reason)
+
+
+def _scan(folder: Path, column: str, suffix: str, found: dict[str, str]) -> list[dict]:
+    """Claim folder's <stem><suffix> files in found; a row for every file left out, and why."""
+    rows = []
+    for path in sorted(folder.iterdir()):
+        if path.name == SNAKEMAKE_MARKER:
+            continue
+        if not _is_utf8(path.name):  # never paired; written escaped
+            reason = "file name is not valid UTF-8; rename it"
+            rows.append(_file_row(column, _printable(path.stem), _printable(str(path)), "", reason))
+        elif path.suffix.lower() == suffix and not path.name.startswith("."):
+            if taken := _claim(found, path):
+                rows.append(_file_row(column, path.stem, str(path), "", taken))
+        elif path.is_file():
+            rows.append(_left_out(path, column))
+    return rows
 
 
 def _require_folder(folder: Path, hint: str) -> None:
@@ -148,26 +168,10 @@ def build_index(images_dir: Path, trimaps_dir: Path, workers: int = 1) -> pd.Dat
     images_dir, trimaps_dir = Path(images_dir), Path(trimaps_dir)
     _require_folder(images_dir, "the images archive must hold images/")
     _require_folder(trimaps_dir, "the annotations archive must hold annotations/trimaps/")
-    rows, images, trimaps = [], {}, {}
-    for path in sorted(images_dir.iterdir()):
-        if path.name == SNAKEMAKE_MARKER:
-            continue
-        if not _is_utf8(path.name):
-            rows.append(_bad_name(path, "image"))
-        elif path.suffix.lower() == ".jpg" and not path.name.startswith("."):
-            if taken := _claim(images, path):
-                rows.append(_row(path.stem, str(path), "", "", taken))
-        elif path.is_file():
-            rows.append(_row(path.stem, str(path), "", path.suffix.lstrip("."), _not_jpg(path)))
-    for path in sorted(trimaps_dir.iterdir()):
-        if not _is_utf8(path.name):
-            rows.append(_bad_name(path, "trimap"))
-        elif path.suffix.lower() == ".png" and not path.name.startswith("."):
-            if taken := _claim(trimaps, path):
-                rows.append(_row(path.stem, "", str(path), "", taken))
-        elif path.is_file():
-            # Such as the macOS metadata files '._<stem>.png' shipped in the official archive.
-            rows.append(_row(path.stem.lstrip("._"), "", str(path), "", "not an image"))
+    images: dict[str, str] = {}
+    trimaps: dict[str, str] = {}
+    rows = _scan(images_dir, "image", ".jpg", images)
+    rows += _scan(trimaps_dir, "trimap", ".png", trimaps)
     pairs = [
         (s, images.get(s, ""), trimaps.get(s, "")) for s in sorted(images.keys() | trimaps.keys())
     ]
