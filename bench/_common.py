@@ -58,6 +58,7 @@ def pet_pairs(args: argparse.Namespace, work: Path, per_breed: int) -> list[tupl
             seed=0,
             min_side=args.min_side,
             max_side=args.max_side,
+            workers=os.cpu_count() or 1,
         )
         archives.extract(work / "images.tar.gz", work / "images", "images")
         archives.extract(work / "annotations.tar.gz", work / "annotations", "annotations")

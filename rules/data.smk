@@ -33,7 +33,7 @@ rule synthesize:
         "benchmarks/data/synthesize.tsv"
     conda:
         ENV
-    threads: 1
+    threads: THREADS
     params:
         **config["dataset"]["synthetic"],
     script:

@@ -13,4 +13,5 @@ write_archives(
     seed=job.params.seed,
     min_side=job.params.min_side,
     max_side=job.params.max_side,
+    workers=job.threads,
 )

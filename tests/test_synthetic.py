@@ -153,7 +153,8 @@ def test_tiny_pictures_still_have_all_trimap_values(tmp_path: Path) -> None:
 
 
 def test_deterministic(archives: tuple[Path, Path], tmp_path: Path) -> None:
-    again = _write(tmp_path / "again")
+    # Drawn in two processes, written as they come: the same bytes as one process.
+    again = _write(tmp_path / "again", workers=2)
     for first, second in zip(archives, again):
         assert first.read_bytes() == second.read_bytes()
     other = _members(_write(tmp_path / "other", seed=SEED + 1)[0])
@@ -196,15 +197,30 @@ def test_interrupted_write_leaves_the_old_archive(
     old = tmp_path / "images.tar.gz"
     old.write_bytes(b"old")
 
-    def broken(f: io.BufferedWriter, *_: object) -> None:
-        f.write(b"half an archive")
-        raise KeyboardInterrupt
+    drawn = []
+    draw = synthetic._pet_files
 
-    monkeypatch.setattr(synthetic, "_fill_tar", broken)
+    def interrupted(job: tuple) -> tuple:
+        if len(drawn) == 20:  # both archives are half written by now
+            raise KeyboardInterrupt
+        drawn.append(job)
+        return draw(job)
+
+    monkeypatch.setattr(synthetic, "_pet_files", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _write(tmp_path, images_per_breed=1)
     assert old.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["images.tar.gz"]
+
+
+def test_members_come_sorted_after_their_folders(archives: tuple[Path, Path]) -> None:
+    for path in archives:
+        with tarfile.open(path) as tar:
+            members = tar.getmembers()
+        folders = [m.name for m in members if m.isdir()]
+        files = [m.name for m in members if m.isfile()]
+        assert [m.name for m in members] == folders + files
+        assert files == sorted(files)
 
 
 def test_cats_and_dogs_differ_in_shape(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ import math
 import os
 import tarfile
 import tempfile
-from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,7 @@ QUIRKS: dict[str, str] = {
 
 # The official class ids follow the case-insensitive alphabetical order of breed names.
 _BREEDS: tuple[str, ...] = tuple(sorted(CAT_BREEDS + DOG_BREEDS, key=str.lower))
+ANNOTATION_FOLDERS = ["annotations", "annotations/trimaps", "annotations/xmls"]
 _LIST_HEADER = (
     "#Image CLASS-ID SPECIES BREED ID\n"
     "#ID: 1:37 Class ids\n"
@@ -91,39 +93,81 @@ def write_archives(
     seed: int,
     min_side: int = 120,
     max_side: int = 260,
+    workers: int = 1,
 ) -> None:
-    """Write images.tar.gz and annotations.tar.gz in the official Oxford-IIIT Pet layout."""
+    """Write images.tar.gz and annotations.tar.gz in the official Oxford-IIIT Pet layout.
+
+    Pictures are drawn by `workers` processes; the archives are the same for any number.
+    """
     _check_args(images_tar, annotations_tar, images_per_breed, seed, min_side, max_side)
-    images: dict[str, bytes] = {}
-    annotations: dict[str, bytes] = {}
-    records: list[tuple[str, int, int, int]] = []  # stem, class id, species, breed id
-    head_boxes: dict[str, tuple[int, int, int, int, int, int]] = {}
-    for class_id, breed in enumerate(_BREEDS, start=1):
-        cat = breed[0].isupper()
-        pool = CAT_BREEDS if cat else DOG_BREEDS
-        for n in range(1, images_per_breed + 1):
-            stem = f"{breed}_{n}"
-            # One generator per picture: a stem looks the same whatever images_per_breed is.
-            rng = np.random.default_rng([seed, class_id, n])
-            picture, mask, head = _draw_picture(rng, cat, class_id, min_side, max_side)
-            images[f"images/{stem}.jpg"] = _encode(picture, QUIRKS.get(stem, "jpeg"))
-            annotations[f"annotations/trimaps/{stem}.png"] = _png(_trimap(mask))
-            if (class_id + n) % 9 == 0:
-                annotations[f"annotations/trimaps/._{stem}.png"] = _APPLE_DOUBLE
-            if QUIRKS.get(stem) != "unlisted":
-                records.append((stem, class_id, 1 if cat else 2, pool.index(breed) + 1))
-            head_boxes[stem] = (*head, picture.shape[1], picture.shape[0])
-    for k in range(100, 103):
-        images[f"images/Abyssinian_{k}.mat"] = _MAT + bytes([k])
+    pets = _pets(images_per_breed)
+    records = [  # stem, class id, species, breed id, as in list.txt
+        (stem, class_id, *_breed_ids(class_id))
+        for stem, class_id, _ in pets
+        if QUIRKS.get(stem) != "unlisted"
+    ]
     trainval, test = _split(records)
-    annotations["annotations/list.txt"] = (_LIST_HEADER + _lines(records)).encode()
-    annotations["annotations/trainval.txt"] = _lines(trainval).encode()
-    annotations["annotations/test.txt"] = _lines(test).encode()
-    # The real archive has head boxes for trainval images only.
-    for stem, *_ in trainval:
-        annotations[f"annotations/xmls/{stem}.xml"] = _xml(stem, *head_boxes[stem])
-    _write_tar(Path(images_tar), images)
-    _write_tar(Path(annotations_tar), annotations)
+    # Members go in sorted order, and a pet's picture and trimap sort alike (same stem, then
+    # "."), so each pet is written as soon as it is drawn: memory stays flat however many.
+    pets.sort(key=lambda pet: f"{pet[0]}.jpg")
+    mats = {f"images/Abyssinian_{k}.mat": _MAT + bytes([k]) for k in range(100, 103)}
+    hidden = {
+        f"annotations/trimaps/._{stem}.png": _APPLE_DOUBLE
+        for stem, class_id, n in pets
+        if (class_id + n) % 9 == 0
+    }
+    jobs = [(seed, class_id, n, stem, min_side, max_side) for stem, class_id, n in pets]
+    head_boxes: dict[str, tuple[int, ...]] = {}
+    with (
+        _TarWriter(Path(images_tar), ["images"]) as images,
+        _TarWriter(Path(annotations_tar), ANNOTATION_FOLDERS) as annotations,
+        ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool,
+    ):
+        annotations.add("annotations/list.txt", (_LIST_HEADER + _lines(records)).encode())
+        annotations.add("annotations/test.txt", _lines(test).encode())
+        annotations.add("annotations/trainval.txt", _lines(trainval).encode())
+        for name in sorted(hidden):
+            annotations.add(name, hidden[name])
+        drawn = pool.map(_pet_files, jobs, chunksize=8) if pool else map(_pet_files, jobs)
+        for (stem, *_), (picture, trimap, head_box) in zip(pets, drawn):
+            for name in sorted(m for m in mats if m < f"images/{stem}.jpg"):
+                images.add(name, mats.pop(name))  # .mat files sort among the pictures
+            images.add(f"images/{stem}.jpg", picture)
+            annotations.add(f"annotations/trimaps/{stem}.png", trimap)
+            head_boxes[stem] = head_box
+        for name in sorted(mats):
+            images.add(name, mats[name])
+        # The real archive has head boxes for trainval images only.
+        for stem in sorted(stem for stem, *_ in trainval):
+            annotations.add(f"annotations/xmls/{stem}.xml", _xml(stem, *head_boxes[stem]))
+
+
+def _pets(images_per_breed: int) -> list[tuple[str, int, int]]:
+    """(stem, class id, number) of every pet, breed by breed in class-id order."""
+    return [
+        (f"{breed}_{n}", class_id, n)
+        for class_id, breed in enumerate(_BREEDS, start=1)
+        for n in range(1, images_per_breed + 1)
+    ]
+
+
+def _breed_ids(class_id: int) -> tuple[int, int]:
+    """(species, breed id within the species) of a class id, as list.txt numbers them."""
+    breed = _BREEDS[class_id - 1]
+    if breed[0].isupper():
+        return 1, CAT_BREEDS.index(breed) + 1
+    return 2, DOG_BREEDS.index(breed) + 1
+
+
+def _pet_files(job: tuple[int, int, int, str, int, int]) -> tuple[bytes, bytes, tuple[int, ...]]:
+    """Draw one pet: its picture file, trimap file and head box with the picture's size."""
+    seed, class_id, n, stem, min_side, max_side = job
+    # One generator per picture: a stem looks the same whatever images_per_breed is.
+    rng = np.random.default_rng([seed, class_id, n])
+    cat = _BREEDS[class_id - 1][0].isupper()
+    picture, mask, head = _draw_picture(rng, cat, class_id, min_side, max_side)
+    head_box = (*head, picture.shape[1], picture.shape[0])
+    return _encode(picture, QUIRKS.get(stem, "jpeg")), _png(_trimap(mask)), head_box
 
 
 def _check_args(
@@ -420,25 +464,51 @@ def _xml(stem: str, x0: int, y0: int, x1: int, y1: int, width: int, height: int)
     ).encode()
 
 
-def _write_tar(path: Path, members: Mapping[str, bytes]) -> None:
-    """Write members as a reproducible gzip tarball, atomically replacing path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    folders = sorted({str(p) for name in members for p in Path(name).parents if str(p) != "."})
-    _atomic(path, lambda f: _fill_tar(f, folders, members))
+class _TarWriter:
+    """A reproducible gzip tarball written member by member, replacing path atomically.
 
+    Folders come first; members must be added in sorted order, as the official archives and
+    a reproducible build want them.
+    """
 
-def _fill_tar(f: io.BufferedWriter, folders: list[str], members: Mapping[str, bytes]) -> None:
-    """Stream folders then files, in sorted order and with fixed metadata, into f."""
-    # filename="" keeps the temporary file's name out of the gzip header; mtime=0 the clock.
-    with (
-        gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=6) as gz,
-        tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,
-    ):
-        for name in folders:
-            tar.addfile(_info(name, tarfile.DIRTYPE, 0o755, 0))
-        for name in sorted(members):
-            data = members[name]
-            tar.addfile(_info(name, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
+    def __init__(self, path: Path, folders: list[str]) -> None:
+        self.path, self.folders, self.last = path, folders, ""
+
+    def __enter__(self) -> _TarWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+        )
+        self.temporary = Path(name)
+        self.file = os.fdopen(fd, "wb")
+        # filename="" keeps the temporary file's name out of the gzip header; mtime=0 the clock.
+        self.gzip = gzip.GzipFile(
+            filename="", mode="wb", fileobj=self.file, mtime=0, compresslevel=6
+        )
+        self.tar = tarfile.open(fileobj=self.gzip, mode="w", format=tarfile.USTAR_FORMAT)
+        for name in self.folders:
+            self.tar.addfile(_info(name, tarfile.DIRTYPE, 0o755, 0))
+        return self
+
+    def add(self, name: str, data: bytes) -> None:
+        if name <= self.last:
+            raise ValueError(f"{name} added after {self.last}: members must come sorted")
+        self.last = name
+        self.tar.addfile(_info(name, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            with self.file:
+                if kind is None:
+                    self.tar.close()
+                    self.gzip.close()
+                    self.file.flush()
+                    os.fsync(self.file.fileno())
+            if kind is None:
+                os.chmod(self.temporary, 0o644)  # mkstemp makes it private; archives are for all
+                os.replace(self.temporary, self.path)
+        finally:
+            self.temporary.unlink(missing_ok=True)  # a no-op once replaced
 
 
 def _info(name: str, kind: bytes, mode: int, size: int) -> tarfile.TarInfo:
@@ -448,18 +518,3 @@ def _info(name: str, kind: bytes, mode: int, size: int) -> tarfile.TarInfo:
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     return info
-
-
-def _atomic(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Call write on a temporary file beside path, then rename it to path."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; archives are for everyone
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
