@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from snakevision.configuration import ConfigError, check, parse_nested_strings
 
 SCHEMA = Path(workflow.basedir) / "config.schema.yaml"
-parse_nested_strings(config, SCHEMA)  # nested --config values arrive as strings
+# Nested --config values arrive as strings; parse those the schema wants as numbers.
+parse_nested_strings(config, SCHEMA, workflow.config_settings.config)
 try:
     check(config, SCHEMA)
 except ConfigError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -197,17 +198,59 @@ def test_synthetic_limits_pass_when_they_fit() -> None:
 
 def test_nested_command_line_strings_are_parsed_where_the_schema_wants_more() -> None:
     # What `--config 'split={seed: 7}' ...` gives: Snakemake's YAML base loader makes strings.
-    config = copy.deepcopy(DEFAULT)
-    config["split"]["seed"] = "7"
-    config["segmentation"]["train"].update(micro_batches="4", learning_rate="1e-3")
-    config["dataset"]["download"]["timeout_seconds"] = "30"
-    config["dataset"]["archives"]["images"]["sha256"] = "1" * 64  # a string, digits or not
-    config["classification"]["image_size"] = "big"
-    parse_nested_strings(config, SCHEMA)
+    given = {
+        "split": {"seed": "7"},
+        "segmentation": {"train": {"micro_batches": "4", "learning_rate": "1e-3"}},
+        "dataset": {
+            "download": {"timeout_seconds": "30"},
+            "archives": {"images": {"sha256": "1" * 64}},  # a string, digits or not
+        },
+        "classification": {"image_size": "big"},
+    }
+    config = _merge(copy.deepcopy(DEFAULT), copy.deepcopy(given))
+    parse_nested_strings(config, SCHEMA, given)
     assert config["split"]["seed"] == 7 and config["segmentation"]["train"]["micro_batches"] == 4
     assert config["segmentation"]["train"]["learning_rate"] == 0.001
     assert config["dataset"]["download"]["timeout_seconds"] == 30
     assert config["dataset"]["archives"]["images"]["sha256"] == "1" * 64
     assert config["classification"]["image_size"] == "big"  # left for the check to name
     with pytest.raises(ConfigError, match="classification.image_size: 'big' is not of type"):
+        check(config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"split": {"seed": "-1"}}, "split.seed: -1 is less than the minimum of 0"),
+        (
+            {"dataset": {"synthetic": {"images_per_breed": "0"}}},
+            "dataset.synthetic.images_per_breed: 0 is less than the minimum of 1",
+        ),
+        (
+            {"segmentation": {"image_size": "16"}},
+            "segmentation.image_size: 16 is less than the minimum of 32",
+        ),
+    ],
+)
+def test_out_of_range_command_line_numbers_are_named_as_such(given: dict, message: str) -> None:
+    config = _merge(copy.deepcopy(DEFAULT), copy.deepcopy(given))
+    parse_nested_strings(config, SCHEMA, given)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check(config, SCHEMA)
+
+
+def test_strings_in_a_config_file_are_not_parsed() -> None:
+    # Only --config values are strings by Snakemake's doing; one in a file is the user's.
+    config = copy.deepcopy(DEFAULT)
+    config["split"]["seed"] = "7"
+    parse_nested_strings(config, SCHEMA, {"split": {"seed": 7}})
+    with pytest.raises(ConfigError, match="split.seed: '7' is not of type 'integer'"):
+        check(config, SCHEMA)
+
+
+def test_a_description_beside_a_ref_is_the_hint() -> None:
+    # split.seed is written `$ref: seed` plus its own description, which the message shows.
+    config = copy.deepcopy(DEFAULT)
+    config["split"]["seed"] = -1
+    with pytest.raises(ConfigError, match=r"minimum of 0 \(seed of the shuffle before splitting"):
         check(config, SCHEMA)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,25 @@ def _key(path) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
+def _resolve(root: dict[str, Any], ref: str) -> Any:
+    """The part of root a local reference such as '#/$defs/seed' names."""
+    node: Any = root
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _written(root: dict[str, Any], error: jsonschema.ValidationError) -> dict[str, Any]:
+    """The schema holding the failed keyword as written, which may be a $ref with a description."""
+    node: Any = root
+    for step in list(error.absolute_schema_path)[:-1]:  # the last step is the keyword
+        while isinstance(node, dict) and step not in node and "$ref" in node:
+            node = _resolve(root, node["$ref"])
+        node = node[step]
+    return node if isinstance(node, dict) else {}
+
+
+def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
     """One line naming the key, what is wrong and what is allowed."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     key = _key(error.absolute_path)
@@ -37,7 +56,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{key}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"
     if isinstance(error.instance, float) and not math.isfinite(error.instance):
         return f"{key}: {error.instance} is not allowed; allowed: a finite number"
-    hint = f" ({schema['description']})" if "description" in schema else ""
+    description = _written(root, error).get("description") or schema.get("description")
+    hint = f" ({description})" if description else ""
     return f"{key}: {error.message}{hint}"
 
 
@@ -75,29 +95,43 @@ def _parsed(text: str) -> Any:
         return text
 
 
-def parse_nested_strings(config: dict[str, Any], schema_path: Path) -> None:
-    """Parse, in place, the strings the schema refuses where their parsed value fits ('7' -> 7).
+def parse_nested_strings(
+    config: dict[str, Any], schema_path: Path, given: Mapping[str, Any]
+) -> None:
+    """Parse, in place, the strings given with --config that the schema refuses ('7' -> 7).
 
     Snakemake parses a nested --config value (`--config 'split={seed: 7}'`) with YAML's base
-    loader, which leaves every scalar a string; a config file would have given numbers.
+    loader, which leaves every scalar a string; a config file would have given numbers. Only
+    strings found at the same place in `given` (the --config values) are parsed: a string in
+    a config file is the user's choice, and the check names it. A parsed value is kept when it
+    has the type the schema asks for, so that an out-of-range number is reported as such.
     """
     validator = _validator(schema_path)
     for error in list(validator.iter_errors(config)):  # all found before any is changed
-        if not isinstance(error.instance, str) or not error.absolute_path:
+        path = list(error.absolute_path)
+        if not isinstance(error.instance, str) or not path or _at(given, path) != error.instance:
             continue
         value = _parsed(error.instance)
-        if not isinstance(value, str) and validator.evolve(schema=error.schema).is_valid(value):
-            *parents, last = error.absolute_path
-            node = config
-            for key in parents:
-                node = node[key]
-            node[last] = value
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        wanted = {"type": schema["type"]} if "type" in schema else schema
+        if not isinstance(value, str) and validator.evolve(schema=wanted).is_valid(value):
+            _at(config, path[:-1])[path[-1]] = value
+
+
+def _at(tree: Mapping[str, Any], path: list[Any]) -> Any:
+    """The value at path in nested mappings, or None where there is none."""
+    for key in path:
+        if not isinstance(tree, Mapping) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
 
 
 def schema_errors(config: dict[str, Any], schema_path: Path) -> list[str]:
     """Every schema violation of config, one readable line each."""
-    errors = _validator(schema_path).iter_errors(config)
-    return [_describe(e) for e in sorted(errors, key=lambda e: list(map(str, e.absolute_path)))]
+    validator = _validator(schema_path)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    return [_describe(e, validator.schema) for e in errors]
 
 
 def limit_errors(config: dict[str, Any]) -> list[str]:
