@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import tarfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,8 @@ from snakevision.archives import UnsafeArchiveError, extract
 
 
 def _names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
+    """What folder holds, but for the extractions' lock files."""
+    return sorted(p.name for p in folder.iterdir() if p.suffix != ".lock")
 
 
 def _write_tar(path: Path, entries: list[tarfile.TarInfo], mode: str = "w:gz") -> Path:
@@ -48,6 +52,22 @@ def test_extract(tmp_path: Path, mode: str) -> None:
     assert (target / "sub" / "b.png").read_bytes() == b"images/sub/b.png"
     assert _names(target) == ["a.jpg", "sub"]  # the old folder is replaced
     assert _names(target.parent) == ["images"]  # no staging folder, nothing from other/
+
+
+def test_a_second_extraction_waits_for_the_first(tmp_path: Path) -> None:
+    # As a job left running by a killed Snakemake and the rerun's job would: one at a time,
+    # not both moving a shared staging folder.
+    archive = _write_tar(tmp_path / "x.tar.gz", SAFE)
+    target = tmp_path / "out" / "images"
+    target.parent.mkdir()
+    with open(target.parent / ".images.lock", "w") as first:
+        fcntl.flock(first, fcntl.LOCK_EX)
+        second = threading.Thread(target=extract, args=(archive, target, "images"))
+        second.start()
+        time.sleep(0.5)
+        assert second.is_alive() and not target.exists()
+    second.join(timeout=30)
+    assert _names(target) == ["a.jpg", "sub"]
 
 
 def test_extracted_dataset_fixture(dataset) -> None:

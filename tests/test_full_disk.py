@@ -7,9 +7,11 @@ past the limit fail with EFBIG, as they would with ENOSPC.
 from __future__ import annotations
 
 import errno
+import io
 import random
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +102,36 @@ def test_arrays_on_a_really_full_disk_fail_before_decoding(tiny_disk, dataset):
         write_stack(paths, target, "image", 64, 2)  # needs 480 kB
     assert error.value.errno == errno.ENOSPC
     assert list(tiny_disk.iterdir()) == []
+
+
+def test_a_table_on_a_full_disk_names_the_file_and_the_room_left(tmp_path):
+    target = tmp_path / "index.csv"
+    target.write_text("stem\nold\n")
+    code = (
+        "import pandas as pd\n"
+        "from snakevision.files import write_csv\n"
+        f"write_csv(pd.DataFrame({{'stem': ['x' * 100] * 1000}}), {str(target)!r})"
+    )
+    result = run_limited(code, 4096)
+    assert result.returncode != 0
+    assert f"File too large while writing {target} (" in result.stderr
+    assert "MB free there); make room" in result.stderr
+    assert target.read_text() == "stem\nold\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.csv"]
+
+
+def test_an_archive_too_large_for_the_disk_fails_before_extracting(tiny_disk, tmp_path):
+    from snakevision.archives import extract
+
+    archive = tmp_path / "images.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        data = random.Random(0).randbytes(400_000)  # the disk holds 256 kB
+        info = tarfile.TarInfo("images/big.jpg")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(
+        OSError, match=r"holds 0.4 MB of files, but .*tiny has 0.2 MB free"
+    ) as error:
+        extract(archive, tiny_disk / "images", "images")
+    assert error.value.errno == errno.ENOSPC
+    assert [p.name for p in tiny_disk.iterdir() if p.suffix != ".lock"] == []

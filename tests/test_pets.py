@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -163,6 +165,54 @@ def test_a_missing_folder_names_what_its_parent_holds(dataset, tmp_path: Path) -
         pets.build_index(dataset.images, annotations / "trimaps")
     with pytest.raises(pets.DatasetError, match="nowhere/images is missing, and so is"):
         pets.build_index(tmp_path / "nowhere" / "images", dataset.trimaps)
+
+
+def test_an_empty_folder_asks_for_a_new_extraction(dataset, tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / pets.SNAKEMAKE_MARKER).write_text("")  # all an interrupted extract leaves
+    with pytest.raises(pets.DatasetError, match="images is empty.*--forcerun extract"):
+        pets.build_index(images, dataset.trimaps)
+
+
+def test_a_folder_named_like_a_picture_is_not_one(dataset, tmp_path: Path) -> None:
+    images, trimaps = _copy(dataset, tmp_path)
+    (images / "pug_1.jpg").unlink()
+    (images / "pug_1.jpg").mkdir()
+    rows = _rows(pets.build_index(images, trimaps), "pug_1")
+    assert "no image" in rows.reason.tolist()
+    assert str(images / "pug_1.jpg") not in rows.image.tolist()
+
+
+def _without_read_override() -> list[str]:
+    """A command prefix under which chmod 000 keeps this user out, root included."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("root reads any file, and setpriv is missing to drop that right")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def test_an_unreadable_file_stops_the_index_instead_of_leaving_the_pet_out(
+    dataset, tmp_path: Path
+) -> None:
+    # Leaving it out would silently change the split; the file is not a bad picture.
+    images, trimaps = _copy(dataset, tmp_path)
+    (images / "pug_2.jpg").chmod(0)
+    code = (
+        "import sys; from snakevision import pets; "
+        f"pets.build_index({str(images)!r}, {str(trimaps)!r}, workers=2)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(pets.__file__).parents[1])}
+    result = subprocess.run(
+        [*_without_read_override(), sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode != 0
+    assert f"PermissionError: [Errno 13] cannot read {images / 'pug_2.jpg'}" in result.stderr
+    assert "fix the file or its storage" in result.stderr
 
 
 def test_pictures_with_another_extension_are_told_to_rename(dataset, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import gzip
 import hashlib
 import logging
@@ -9,8 +11,12 @@ import os
 import shutil
 import tarfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from snakevision.files import no_room
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +122,29 @@ def extract(archive: Path, target: Path, top: str, expected: Expected | None = N
                 f"{exc}. It is not the archive the config names: delete it and rerun to download "
                 "it again, or fix the config's url, sha256 and size"
             ) from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _sole_extraction(target):
+        _extract(archive, target, top)
+
+
+@contextmanager
+def _sole_extraction(target: Path) -> Iterator[None]:
+    """Hold a lock on target's extraction for the whole of it, waiting for another holder.
+
+    A job left running by a killed Snakemake would otherwise share the staging folder with
+    the rerun's job, and each would move whatever the folder held when it finished.
+    """
+    with open(target.with_name(f".{target.name}.lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("another job is extracting into %s; waiting for it to end", target)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _extract(archive: Path, target: Path, top: str) -> None:
+    """Check every member, then extract into a staging folder moved to target at the end."""
     staging = target.with_name(f".{target.name}.extracting")
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -134,6 +163,7 @@ def extract(archive: Path, target: Path, top: str, expected: Expected | None = N
                     f"{archive}: no folder {top!r} in the archive (top-level entries: "
                     f"{entries}); is it the right file?"
                 )
+            _check_room(archive, members, target.parent)
             tar.extractall(staging, members=members, filter="data")
     # A truncated or damaged gzip stream surfaces as EOFError, zlib.error or BadGzipFile,
     # not as TarError.
@@ -142,9 +172,27 @@ def extract(archive: Path, target: Path, top: str, expected: Expected | None = N
         raise ValueError(
             f"{archive}: not a readable tar archive ({exc}); delete it and rerun"
         ) from exc
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if clearer := no_room(exc, target):
+            raise clearer from exc
+        raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     shutil.rmtree(target, ignore_errors=True)
     os.replace(staging / top, target)
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_room(archive: Path, members: list[tarfile.TarInfo], folder: Path) -> None:
+    """Fail before writing when the files would not fit beside folder's other contents."""
+    needed = sum(m.size for m in members if m.isfile())
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise OSError(
+            errno.ENOSPC,
+            f"{archive} holds {needed / 2**20:,.1f} MB of files, but {folder} has "
+            f"{free / 2**20:,.1f} MB free; make room, or move the project to a larger disk, "
+            "then rerun",
+        )

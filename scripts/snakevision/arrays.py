@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from numpy.lib.format import open_memmap
 
 from snakevision.files import atomic
 from snakevision.images import DecodeError, load_image, load_mask
+from snakevision.workers import process_pool
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def write_stack(paths: Sequence[str], target: Path, kind: str, size: int, worker
             for i in range(0, len(paths), CHUNK)
         ]
         done = 0
-        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        with process_pool(workers) as pool:
             for n in pool.map(_fill, jobs):
                 done += n
                 if done % 1024 < CHUNK or done == len(paths):

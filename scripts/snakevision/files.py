@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+# Out of space, over quota, over a file size limit (ulimit -f).
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def no_room(exc: OSError, target: Path) -> OSError | None:
+    """For a write that found no room: the error saying where, how much is free, what to do."""
+    if exc.errno not in NO_ROOM:
+        return None
+    folder = Path(target).parent
+    while not folder.exists():  # a folder not made yet
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free / 2**20
+    return OSError(
+        exc.errno,
+        f"{exc.strerror} while writing {target} ({free:,.1f} MB free there); make room, or "
+        "move the project to a larger disk, then rerun",
+    )
 
 
 @contextmanager
@@ -21,6 +41,10 @@ def atomic(target: Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, target)
+    except OSError as exc:
+        if clearer := no_room(exc, target):
+            raise clearer from exc
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -24,6 +24,17 @@ class DecodeError(ValueError):
     """A file that is not a picture we can use; the message says why."""
 
 
+def _unreadable(path: Path, exc: OSError) -> OSError | None:
+    """The error to raise for a file the system cannot read (no permission, I/O error), if so.
+
+    Such a file is not a bad picture: leaving it out of the data would silently change the
+    split. Pillow's own decoding errors carry no errno.
+    """
+    if exc.errno is None:
+        return None
+    return OSError(exc.errno, f"cannot read {path}: {exc.strerror}; fix the file or its storage")
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     """The decoded picture as RGB; modes without a known white level are refused."""
     if image.mode == "RGB":
@@ -52,7 +63,9 @@ def open_rgb(path: Path) -> Image.Image:
         raise DecodeError("not an image") from exc
     except Image.DecompressionBombError as exc:  # a damaged header can claim any size
         raise DecodeError(f"too large to decode: {exc}") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except OSError as exc:
+        raise _unreadable(path, exc) or DecodeError(f"undecodable: {exc}") from exc
+    except (SyntaxError, ValueError) as exc:
         raise DecodeError(f"undecodable: {exc}") from exc
 
 
@@ -91,7 +104,9 @@ def open_trimap(path: Path) -> Image.Image:
         raise DecodeError("trimap is not an image") from exc
     except Image.DecompressionBombError as exc:
         raise DecodeError(f"trimap too large to decode: {exc}") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except OSError as exc:
+        raise _unreadable(path, exc) or DecodeError(f"trimap undecodable: {exc}") from exc
+    except (SyntaxError, ValueError) as exc:
         raise DecodeError(f"trimap undecodable: {exc}") from exc
     if mode in LABEL_MODES:
         if not np.isin(labels, TRIMAP_VALUES).all():  # also refuses 1.5 in a float trimap
@@ -114,7 +129,11 @@ def image_format(path: Path) -> str:
     try:
         with Image.open(path) as image:
             return image.format or ""
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
+    except OSError as exc:  # UnidentifiedImageError too
+        if error := _unreadable(path, exc):
+            raise error from exc
+        return ""
+    except Image.DecompressionBombError:
         return ""
 
 

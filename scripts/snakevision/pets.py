@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,7 @@ from snakevision.images import (
     open_trimap,
     picture_suffixes,
 )
+from snakevision.workers import process_pool
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def _scan(folder: Path, column: str, suffix: str, found: dict[str, str]) -> list
         if not _is_utf8(path.name):  # never paired; written escaped
             reason = "file name is not valid UTF-8; rename it"
             rows.append(_file_row(column, _printable(path.stem), _printable(str(path)), "", reason))
-        elif path.suffix.lower() == suffix and not path.name.startswith("."):
+        elif path.suffix.lower() == suffix and not path.name.startswith(".") and path.is_file():
             if taken := _claim(found, path):
                 rows.append(_file_row(column, path.stem, str(path), "", taken))
         elif path.is_file():
@@ -150,6 +150,11 @@ def _scan(folder: Path, column: str, suffix: str, found: dict[str, str]) -> list
 def _require_folder(folder: Path, hint: str) -> None:
     """Fail unless folder exists, saying what its parent holds instead."""
     if folder.is_dir():
+        if not any(p.name != SNAKEMAKE_MARKER for p in folder.iterdir()):
+            raise DatasetError(
+                f"{folder} is empty: was the archive's extraction interrupted? Extract it "
+                "again: snakemake --forcerun extract"
+            )
         return
     parent = folder.parent
     if not parent.is_dir():
@@ -176,7 +181,7 @@ def build_index(images_dir: Path, trimaps_dir: Path, workers: int = 1) -> pd.Dat
         (s, images.get(s, ""), trimaps.get(s, "")) for s in sorted(images.keys() | trimaps.keys())
     ]
     log.info("checking %d image/trimap pairs with %d workers", len(pairs), workers)
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    with process_pool(workers) as pool:
         rows.extend(pool.map(_check_pair, pairs, chunksize=64))
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS).sort_values(["stem", "image"], kind="stable")
     ok = int((index.status == "ok").sum())
@@ -247,6 +252,9 @@ def split(index: pd.DataFrame, task: str, seed: int, settings: dict) -> pd.DataF
     else:
         counts = {k: settings[k] for k in ("train", "val", "test")}
         table = split_classification(index, seed, counts)
+    species = table.stem.map(index.drop_duplicates("stem").set_index("stem").species)
+    for name, count in table.groupby(["split", species], sort=False).size().items():
+        log.info("%s %s: %d %ss", task, name[0], count, name[1])  # e.g. 'val: 250 cats'
     return table[SPLIT_COLUMNS]
 
 

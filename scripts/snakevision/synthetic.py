@@ -5,15 +5,16 @@ from __future__ import annotations
 import gzip
 import io
 import math
-import os
 import tarfile
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from snakevision.files import atomic
+from snakevision.workers import process_pool
 
 CAT_BREEDS: tuple[str, ...] = (
     "Abyssinian",
@@ -119,27 +120,27 @@ def write_archives(
     jobs = [(seed, class_id, n, stem, min_side, max_side) for stem, class_id, n in pets]
     head_boxes: dict[str, tuple[int, ...]] = {}
     with (
-        _TarWriter(Path(images_tar), ["images"]) as images,
-        _TarWriter(Path(annotations_tar), ANNOTATION_FOLDERS) as annotations,
-        ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool,
+        _tar_writer(Path(images_tar), ["images"]) as add_image,
+        _tar_writer(Path(annotations_tar), ANNOTATION_FOLDERS) as add_annotation,
+        process_pool(workers) if workers > 1 else nullcontext() as pool,
     ):
-        annotations.add("annotations/list.txt", (_LIST_HEADER + _lines(records)).encode())
-        annotations.add("annotations/test.txt", _lines(test).encode())
-        annotations.add("annotations/trainval.txt", _lines(trainval).encode())
+        add_annotation("annotations/list.txt", (_LIST_HEADER + _lines(records)).encode())
+        add_annotation("annotations/test.txt", _lines(test).encode())
+        add_annotation("annotations/trainval.txt", _lines(trainval).encode())
         for name in sorted(hidden):
-            annotations.add(name, hidden[name])
+            add_annotation(name, hidden[name])
         drawn = pool.map(_pet_files, jobs, chunksize=8) if pool else map(_pet_files, jobs)
         for (stem, *_), (picture, trimap, head_box) in zip(pets, drawn):
             for name in sorted(m for m in mats if m < f"images/{stem}.jpg"):
-                images.add(name, mats.pop(name))  # .mat files sort among the pictures
-            images.add(f"images/{stem}.jpg", picture)
-            annotations.add(f"annotations/trimaps/{stem}.png", trimap)
+                add_image(name, mats.pop(name))  # .mat files sort among the pictures
+            add_image(f"images/{stem}.jpg", picture)
+            add_annotation(f"annotations/trimaps/{stem}.png", trimap)
             head_boxes[stem] = head_box
         for name in sorted(mats):
-            images.add(name, mats[name])
+            add_image(name, mats[name])
         # The real archive has head boxes for trainval images only.
         for stem in sorted(stem for stem, *_ in trainval):
-            annotations.add(f"annotations/xmls/{stem}.xml", _xml(stem, *head_boxes[stem]))
+            add_annotation(f"annotations/xmls/{stem}.xml", _xml(stem, *head_boxes[stem]))
 
 
 def _pets(images_per_breed: int) -> list[tuple[str, int, int]]:
@@ -464,51 +465,32 @@ def _xml(stem: str, x0: int, y0: int, x1: int, y1: int, width: int, height: int)
     ).encode()
 
 
-class _TarWriter:
-    """A reproducible gzip tarball written member by member, replacing path atomically.
+@contextmanager
+def _tar_writer(path: Path, folders: list[str]) -> Iterator[Callable[[str, bytes], None]]:
+    """Yield add(name, data), which appends a member to a reproducible gzip tarball at path.
 
-    Folders come first; members must be added in sorted order, as the official archives and
-    a reproducible build want them.
+    Folders come first, then the members, which must come sorted, as in the official
+    archives. The tarball replaces path only once complete.
     """
-
-    def __init__(self, path: Path, folders: list[str]) -> None:
-        self.path, self.folders, self.last = path, folders, ""
-
-    def __enter__(self) -> _TarWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        self.temporary = Path(name)
-        self.file = os.fdopen(fd, "wb")
+    with (
+        atomic(path) as tmp,
+        open(tmp, "wb") as f,
         # filename="" keeps the temporary file's name out of the gzip header; mtime=0 the clock.
-        self.gzip = gzip.GzipFile(
-            filename="", mode="wb", fileobj=self.file, mtime=0, compresslevel=6
-        )
-        self.tar = tarfile.open(fileobj=self.gzip, mode="w", format=tarfile.USTAR_FORMAT)
-        for name in self.folders:
-            self.tar.addfile(_info(name, tarfile.DIRTYPE, 0o755, 0))
-        return self
+        gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=6) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,
+    ):
+        for name in folders:
+            tar.addfile(_info(name, tarfile.DIRTYPE, 0o755, 0))
+        last = ""
 
-    def add(self, name: str, data: bytes) -> None:
-        if name <= self.last:
-            raise ValueError(f"{name} added after {self.last}: members must come sorted")
-        self.last = name
-        self.tar.addfile(_info(name, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
+        def add(name: str, data: bytes) -> None:
+            nonlocal last
+            if name <= last:
+                raise ValueError(f"{name} added after {last}: members must come sorted")
+            last = name
+            tar.addfile(_info(name, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
 
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        try:
-            with self.file:
-                if kind is None:
-                    self.tar.close()
-                    self.gzip.close()
-                    self.file.flush()
-                    os.fsync(self.file.fileno())
-            if kind is None:
-                os.chmod(self.temporary, 0o644)  # mkstemp makes it private; archives are for all
-                os.replace(self.temporary, self.path)
-        finally:
-            self.temporary.unlink(missing_ok=True)  # a no-op once replaced
+        yield add
 
 
 def _info(name: str, kind: bytes, mode: int, size: int) -> tarfile.TarInfo:
