@@ -66,6 +66,16 @@ def archive_path(wildcards):
     return f"resources/synthetic/{wildcards.archive}.tar.gz"
 
 
+def extracted(*archives):
+    """The extracted folders a rule reads files from (paths in index.csv), as inputs.
+
+    Marked ancient: extraction is deterministic, so re-extracting reruns nothing; but where a
+    folder is missing (deleted to save space, or an extraction killed), Snakemake extracts it
+    again before a job that needs it.
+    """
+    return [ancient(f"resources/oxford_pets/{archive}") for archive in archives]
+
+
 def download_expected(wildcards):
     """The sha256 and size the downloaded archive must have."""
     archive = config["dataset"]["archives"][wildcards.archive]

@@ -112,6 +112,8 @@ rule split_table:
         "results/data/split.csv",
     log:
         "logs/data/split_table.log",
+    benchmark:
+        "benchmarks/data/split_table.tsv"
     conda:
         ENV
     threads: 1
@@ -123,6 +125,7 @@ rule arrays_segmentation:
     input:
         index="results/data/index.csv",
         split="results/data/segmentation/split.csv",
+        files=extracted("images", "annotations"),
         code=library("arrays.py"),
     output:
         expand(
@@ -151,6 +154,7 @@ rule arrays_classification:
     input:
         index="results/data/index.csv",
         split="results/data/classification/split.csv",
+        files=extracted("images"),
         code=library("arrays.py"),
     output:
         expand(
@@ -179,6 +183,7 @@ rule overview:
     input:
         index="results/data/index.csv",
         split="results/data/split.csv",
+        files=extracted("images", "annotations"),
         code=library("overview.py"),
     output:
         report(

@@ -146,6 +146,22 @@ def test_finished_run_has_nothing_left_to_do(demo, tmp_path):
     assert planned_jobs(result.stdout) == {}, result.stdout[-2000:]
 
 
+def test_extracted_files_are_extracted_again_only_when_a_job_reads_them(demo, tmp_path):
+    # Deleted to save space after a run (or lost to a killed extraction): nothing reruns
+    # until a job that reads the files has to run, and then they are extracted first.
+    copy = shutil.copytree(demo, tmp_path / "copy", symlinks=True)
+    shutil.rmtree(copy / "resources/oxford_pets")
+    assert planned_jobs(snakemake(copy, *DEMO, "--dry-run").stdout) == {}
+    args = demo_config(copy, "overview.yaml", {"overview": {"num_samples": 3}})
+    target = "results/data/overview.png"
+    jobs = planned_jobs(snakemake(copy, target, *args).stdout)
+    # As for any intermediate file made again: what reads it reruns too.
+    assert jobs == {"extract": 2, "index": 1, "split": 2, "split_table": 1, "overview": 1}
+    snakemake(copy, target, *(a for a in args if a != "--dry-run"))
+    assert (copy / "resources/oxford_pets/images/pug_1.jpg").is_file()
+    assert planned_jobs(snakemake(copy, target, *args).stdout) == {}
+
+
 def test_changing_a_plot_parameter_reruns_only_the_plot(demo):
     args = demo_config(demo, "plot.yaml", {"segmentation": {"plot": {"num_images": 3, "seed": 1}}})
     assert planned_jobs(snakemake(demo, *args).stdout) == {"plot_segmentation": 1, "all": 1}
