@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from snakevision.files import atomic
 from snakevision.metrics import SEGMENTATION_CLASSES
 
 # Agg before pyplot: jobs run headless (cluster nodes, CI) and must never try to open a window.
@@ -32,27 +32,18 @@ TRAIN_COLOUR, VAL_COLOUR = "#1f77b4", "#d62728"
 
 @contextmanager
 def _figure(path: str | os.PathLike[str], **kwargs: Any) -> Iterator[Figure]:
-    """Yield a new figure, then save it to `path` via a temp file + os.replace; always close it.
+    """Yield a new figure, then save it to `path` atomically; always close it.
 
     If drawing or saving fails, neither `path` nor a temp file is left behind, so Snakemake
     never sees a half-written figure as done.
     """
-    path = Path(path)
     fig = plt.figure(**kwargs)
-    tmp: str | None = None
     try:
         yield fig
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Same folder keeps os.replace atomic; same suffix lets savefig pick the format. Not
-        # mkstemp: its 0600 mode would survive the rename, and figures should follow the umask.
-        tmp = str(path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{path.suffix}")
-        fig.savefig(tmp, dpi=DPI, bbox_inches="tight")
-        os.replace(tmp, path)
-        tmp = None
+        with atomic(Path(path)) as tmp:  # same name ending: savefig picks the format from it
+            fig.savefig(tmp, dpi=DPI, bbox_inches="tight")
     finally:
         plt.close(fig)
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
