@@ -69,9 +69,9 @@ def archive_path(wildcards):
 def extracted(*archives):
     """The extracted folders a rule reads files from (paths in index.csv), as inputs.
 
-    Marked ancient: extraction is deterministic, so re-extracting reruns nothing; but where a
-    folder is missing (deleted to save space, or an extraction killed), Snakemake extracts it
-    again before a job that needs it.
+    Marked ancient, as a folder's age says nothing its archive does not: deleted after a run to
+    save space, it reruns nothing; when a job that reads it must run, Snakemake extracts it
+    again first (and then reruns the index and what follows, as for any intermediate file).
     """
     return [ancient(f"resources/oxford_pets/{archive}") for archive in archives]
 
