@@ -230,6 +230,10 @@ def test_nested_command_line_strings_are_parsed_where_the_schema_wants_more() ->
             {"segmentation": {"image_size": "16"}},
             "segmentation.image_size: 16 is less than the minimum of 32",
         ),
+        (
+            {"segmentation": {"plot": {"num_images": "13"}}},
+            "segmentation.plot.num_images: 13 is greater than the maximum of 12",
+        ),
     ],
 )
 def test_out_of_range_command_line_numbers_are_named_as_such(given: dict, message: str) -> None:
