@@ -7,7 +7,6 @@ do not depend on the number of workers.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import tempfile
 import time
@@ -31,7 +30,7 @@ COLUMNS = [
 
 def child(args: argparse.Namespace) -> None:
     """Write the archives once and record the cost."""
-    from snakevision import synthetic
+    from snakevision import archives, synthetic
 
     per_breed, workers = args.per_breed[0], args.workers[0]
     images, annotations = args.out / "images.tar.gz", args.out / "annotations.tar.gz"
@@ -56,13 +55,8 @@ def child(args: argparse.Namespace) -> None:
         rate=pictures / seconds,
         cpu_ms=1000 * cpu / pictures,
         output_mb=(images.stat().st_size + annotations.stat().st_size) / common.MB,
-        sha256=_sha256(images)[:12],
+        sha256=archives.sha256_of(images)[:12],
     )
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as f:  # in chunks: reading it whole would count in the peak memory
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def main() -> None:

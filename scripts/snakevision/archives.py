@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from snakevision.files import no_room
+from snakevision.files import MAKE_ROOM, no_room
 
 log = logging.getLogger(__name__)
 
@@ -165,20 +165,16 @@ def _extract(archive: Path, target: Path, top: str) -> None:
                 )
             _check_room(archive, members, target.parent)
             tar.extractall(staging, members=members, filter="data")
-    # A truncated or damaged gzip stream surfaces as EOFError, zlib.error or BadGzipFile,
-    # not as TarError.
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ValueError(
-            f"{archive}: not a readable tar archive ({exc}); delete it and rerun"
-        ) from exc
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if clearer := no_room(exc, target):
+        # A truncated or damaged gzip stream surfaces as EOFError, zlib.error or BadGzipFile,
+        # not as TarError.
+        if isinstance(exc, (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)):
+            raise ValueError(
+                f"{archive}: not a readable tar archive ({exc}); delete it and rerun"
+            ) from exc
+        if isinstance(exc, OSError) and (clearer := no_room(exc, target)):
             raise clearer from exc
-        raise
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
         raise
     shutil.rmtree(target, ignore_errors=True)
     os.replace(staging / top, target)
@@ -193,6 +189,5 @@ def _check_room(archive: Path, members: list[tarfile.TarInfo], folder: Path) -> 
         raise OSError(
             errno.ENOSPC,
             f"{archive} holds {needed / 2**20:,.1f} MB of files, but {folder} has "
-            f"{free / 2**20:,.1f} MB free; make room, or move the project to a larger disk, "
-            "then rerun",
+            f"{free / 2**20:,.1f} MB free; {MAKE_ROOM}",
         )

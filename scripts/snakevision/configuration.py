@@ -27,20 +27,12 @@ def _key(path) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 
 
-def _resolve(root: dict[str, Any], ref: str) -> Any:
-    """The part of root a local reference such as '#/$defs/seed' names."""
-    node: Any = root
-    for part in ref.removeprefix("#/").split("/"):
-        node = node[part]
-    return node
-
-
 def _written(root: dict[str, Any], error: jsonschema.ValidationError) -> dict[str, Any]:
     """The schema holding the failed keyword as written, which may be a $ref with a description."""
     node: Any = root
     for step in list(error.absolute_schema_path)[:-1]:  # the last step is the keyword
         while isinstance(node, dict) and step not in node and "$ref" in node:
-            node = _resolve(root, node["$ref"])
+            node = _at(root, node["$ref"].removeprefix("#/").split("/"))  # '#/$defs/seed'
         node = node[step]
     return node if isinstance(node, dict) else {}
 

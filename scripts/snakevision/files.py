@@ -15,6 +15,7 @@ import pandas as pd
 
 # Out of space, over quota, over a file size limit (ulimit -f).
 NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+MAKE_ROOM = "make room, or move the project to a larger disk, then rerun"
 
 
 def no_room(exc: OSError, target: Path) -> OSError | None:
@@ -27,8 +28,7 @@ def no_room(exc: OSError, target: Path) -> OSError | None:
     free = shutil.disk_usage(folder).free / 2**20
     return OSError(
         exc.errno,
-        f"{exc.strerror} while writing {target} ({free:,.1f} MB free there); make room, or "
-        "move the project to a larger disk, then rerun",
+        f"{exc.strerror} while writing {target} ({free:,.1f} MB free there); {MAKE_ROOM}",
     )
 
 

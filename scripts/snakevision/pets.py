@@ -252,7 +252,7 @@ def split(index: pd.DataFrame, task: str, seed: int, settings: dict) -> pd.DataF
     else:
         counts = {k: settings[k] for k in ("train", "val", "test")}
         table = split_classification(index, seed, counts)
-    species = table.stem.map(index.drop_duplicates("stem").set_index("stem").species)
+    species = table.stem.map(lambda stem: species_of(breed_of(stem)))
     for name, count in table.groupby(["split", species], sort=False).size().items():
         log.info("%s %s: %d %ss", task, name[0], count, name[1])  # e.g. 'val: 250 cats'
     return table[SPLIT_COLUMNS]
