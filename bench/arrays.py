@@ -19,6 +19,7 @@ import numpy as np
 
 COLUMNS = [
     ("variant", "variant", "s"),
+    ("workers", "workers", "d"),
     ("n", "images", "d"),
     ("seconds", "seconds", ".1f"),
     ("rate", "images/s", ".0f"),
@@ -71,12 +72,13 @@ def child(args: argparse.Namespace) -> None:
     if args.child == "book":
         output = book(pairs, args.size)
     else:
-        output = ours(pairs, args.size, args.workers, args.out)
+        output = ours(pairs, args.size, args.workers[0], args.out)
     seconds = time.perf_counter() - start
     cpu = common.cpu_seconds() - cpu
     common.finish(
         args.result,
         variant=args.child,
+        workers=args.workers[0] if args.child == "ours" else 1,
         n=len(pairs),
         seconds=seconds,
         rate=len(pairs) / seconds,
@@ -91,7 +93,13 @@ def main() -> None:
     parser.add_argument("--images-per-breed", type=int, default=20, help="synthetic set size / 37")
     common.add_data_args(parser)
     parser.add_argument("--size", type=int, default=200, help="side of the arrays (book: 200)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="write_stack workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[os.cpu_count()],
+        help="write_stack workers; several numbers show how ours scales with cores",
+    )
     parser.add_argument(
         "--repeat", type=int, nargs="+", default=[1, 4], help="dataset sizes as multiples of N"
     )
@@ -111,29 +119,32 @@ def main() -> None:
         pairs = common.pet_pairs(args, work, args.images_per_breed)
         (work / "pairs.json").write_text(json.dumps(pairs))
         print(
-            f"{len(pairs)} image/trimap pairs, {args.size}x{args.size}, {args.workers} workers, "
+            f"{len(pairs)} image/trimap pairs, {args.size}x{args.size}, "
+            f"workers {' '.join(map(str, args.workers))} (of {os.cpu_count()} cores), "
             f"fastest of {args.trials} trial(s)",
             flush=True,
         )
+        # The book's loop is single-threaded: it runs once, ours once per number of workers.
+        runs = [(v, w) for v in args.variants for w in ([1] if v == "book" else args.workers)]
         rows = []
         for k in args.repeat:
-            best: dict[str, dict] = {}
-            # Alternating the variants spreads the noise of a shared machine over both.
+            best: dict[tuple[str, int], dict] = {}
+            # Alternating the variants spreads the noise of a shared machine over all of them.
             for trial in range(1, args.trials + 1):
-                for variant in args.variants:
+                for variant, workers in runs:
                     out = work / "out"
                     out.mkdir()
                     flags = ["--child", variant, "--pairs", work / "pairs.json", "--out", out]
-                    flags += ["--repeat", k, "--size", args.size, "--workers", args.workers]
-                    result = work / f"{variant}_{k}.json"
+                    flags += ["--repeat", k, "--size", args.size, "--workers", workers]
+                    result = work / f"{variant}_{workers}_{k}.json"
                     row = common.run_child(__file__, list(map(str, flags)), result)
                     shutil.rmtree(out)
-                    if variant not in best or row["rate"] > best[variant]["rate"]:
-                        best[variant] = row
-                    print(
-                        f"done: {variant} x{k}, trial {trial}: {row['rate']:.0f} images/s",
-                        flush=True,
-                    )
+                    run = (variant, workers)
+                    if run not in best or row["rate"] > best[run]["rate"]:
+                        best[run] = row
+                    name = variant if variant == "book" else f"{variant} ({workers} workers)"
+                    rate = f"{row['rate']:.0f} images/s"
+                    print(f"done: {name} x{k}, trial {trial}: {rate}", flush=True)
             rows += best.values()
         rates = {r["n"]: r["rate"] for r in rows if r["variant"] == "book"}
         for r in rows:
