@@ -38,6 +38,14 @@ def _redirect(path: str) -> None:
     )
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a SLURM job's allocation, a taskset), else all."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def limit_threads(threads: int) -> None:
     """Keep numerical libraries within the threads Snakemake gave the job."""
     n = str(max(1, threads))
@@ -60,6 +68,11 @@ def start(smk: Any) -> Job:
     if backend:
         os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    limit_threads(smk.threads)
-    log.info("rule %s: %d thread(s), backend %s", smk.rule, smk.threads, backend or "-")
-    return Job(smk.input, smk.output, smk.params, smk.wildcards, smk.threads, smk.log, smk.config)
+    # `--cores 8` on a 2-core laptop grants 8 threads; workers beyond the CPUs only add
+    # switching and memory (bench/README.md: 16 on 2 cores build arrays 1.5x slower in 5x RAM).
+    cpus = usable_cpus()
+    threads = max(1, min(smk.threads, cpus))
+    limit_threads(threads)
+    granted = f" of {smk.threads} granted ({cpus} CPU(s) usable)" if threads < smk.threads else ""
+    log.info("rule %s: %d thread(s)%s, backend %s", smk.rule, threads, granted, backend or "-")
+    return Job(smk.input, smk.output, smk.params, smk.wildcards, threads, smk.log, smk.config)
