@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from snakevision.archives import UnsafeArchiveError, extract
+from snakevision.archives import DownloadError, Expected, UnsafeArchiveError, extract, sha256_of
 
 
 def _names(folder: Path) -> list[str]:
@@ -47,11 +47,25 @@ def test_extract(tmp_path: Path, mode: str) -> None:
     target = tmp_path / "out" / "images"
     target.parent.mkdir()
     (target / "stale").mkdir(parents=True)
+    # What an extraction killed by SIGKILL leaves behind: its handler never ran.
+    (target.parent / ".images.extracting" / "images").mkdir(parents=True)
+    (target.parent / ".images.extracting" / "images" / "old.jpg").write_bytes(b"old")
     extract(archive, target, "images")
     assert (target / "a.jpg").read_bytes() == b"images/a.jpg"
     assert (target / "sub" / "b.png").read_bytes() == b"images/sub/b.png"
     assert _names(target) == ["a.jpg", "sub"]  # the old folder is replaced
     assert _names(target.parent) == ["images"]  # no staging folder, nothing from other/
+
+
+def test_an_archive_of_the_right_size_but_other_content_is_refused(tmp_path: Path) -> None:
+    # One put in place by hand never went through download's checks; its size may match.
+    archive = _write_tar(tmp_path / "x.tar.gz", SAFE)
+    expected = Expected(sha256="0" * 64, size=archive.stat().st_size)
+    with pytest.raises(DownloadError, match=r"sha256 mismatch.*delete it and rerun"):
+        extract(archive, tmp_path / "images", "images", expected)
+    assert _names(tmp_path) == ["x.tar.gz"]
+    extract(archive, tmp_path / "images", "images", Expected(sha256_of(archive)))
+    assert _names(tmp_path / "images") == ["a.jpg", "sub"]
 
 
 def test_a_second_extraction_waits_for_the_first(tmp_path: Path) -> None:

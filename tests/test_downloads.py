@@ -156,11 +156,17 @@ def test_not_found_fails_at_once(served, tmp_path: Path) -> None:
     assert not (tmp_path / "a.tar.gz").exists()
 
 
-def test_server_error_is_retried(served, tmp_path: Path) -> None:
-    served.status[PATH] = 500
-    with pytest.raises(DownloadError, match="500"):
-        _fetch(served, tmp_path / "a.tar.gz", retries=2)
-    assert len(served.requests) == 2
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_server_errors_and_too_many_requests_are_retried_with_backoff(
+    served, tmp_path: Path, status: int
+) -> None:
+    served.status[PATH] = status
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match=str(status)):
+        download(served.url(PATH), tmp_path / "a.tar.gz", GOOD, retries=3, backoff=0.2, timeout=5)
+    assert len(served.requests) == 3
+    # Waits of 0.2 and 0.4 s between the three attempts (a lower bound: never flaky).
+    assert time.monotonic() - start >= 0.6
 
 
 def test_valid_target_is_not_fetched_again(served, tmp_path: Path) -> None:
@@ -202,6 +208,7 @@ def test_a_missing_file_url_fails_at_once(tmp_path: Path) -> None:
         ("http:///a.tar.gz", "names no host"),
         ("http://[::1/a.tar.gz", "cannot be parsed"),
         ("file://server/data/a.tar.gz", "file:///absolute/path"),
+        ("file:///", "names no file"),
         ("ftp://example.org/a.tar.gz", "none of http, https, file"),
     ],
 )

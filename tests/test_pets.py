@@ -88,11 +88,26 @@ def test_missing_extra_and_bad_trimaps(dataset, tmp_path: Path) -> None:
     values = np.asarray(Image.open(trimaps / "boxer_2.png")).copy()
     values[0, 0] = 7
     Image.fromarray(values).save(trimaps / "boxer_2.png")
+    # One pixel wider than its picture: image and mask would be resized out of register.
+    wider = Image.open(trimaps / "boxer_3.png")
+    wider.resize((wider.width + 1, wider.height), Image.Resampling.NEAREST).save(
+        trimaps / "boxer_3.png"
+    )
+    (trimaps / "pug_1.png").write_bytes(b"not a png")
+    cut = (trimaps / "pug_3.png").read_bytes()
+    (trimaps / "pug_3.png").write_bytes(cut[: len(cut) // 2])
     index = pets.build_index(images, trimaps)
     reasons = dict(zip(index.stem, index.reason))
     assert reasons["pug_2"] == "no trimap" and reasons["pug_9"] == "no image"
     assert "values [1, 2, 3, 7]" in reasons["boxer_2"] and "1, 2, 3" in reasons["boxer_2"]
-    assert set(_ok(index).stem) == STEMS - {"beagle_1", "pug_2", "boxer_2"}
+    width, height = Image.open(images / "boxer_3.jpg").size
+    assert reasons["boxer_3"] == (
+        f"trimap size ({width + 1}, {height}) differs from image size ({width}, {height})"
+    )
+    assert reasons["pug_1"] == "trimap is not an image"
+    assert reasons["pug_3"].startswith("trimap undecodable"), reasons["pug_3"]
+    broken = {"beagle_1", "pug_1", "pug_2", "pug_3", "boxer_2", "boxer_3"}
+    assert set(_ok(index).stem) == STEMS - broken
 
 
 def test_files_whose_names_differ_only_in_case_get_a_row_each(dataset, tmp_path: Path) -> None:
@@ -193,12 +208,13 @@ def _without_read_override() -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
+@pytest.mark.parametrize("unreadable", ["images/pug_2.jpg", "trimaps/pug_2.png"])
 def test_an_unreadable_file_stops_the_index_instead_of_leaving_the_pet_out(
-    dataset, tmp_path: Path
+    dataset, tmp_path: Path, unreadable: str
 ) -> None:
     # Leaving it out would silently change the split; the file is not a bad picture.
     images, trimaps = _copy(dataset, tmp_path)
-    (images / "pug_2.jpg").chmod(0)
+    (tmp_path / unreadable).chmod(0)
     code = (
         "import sys; from snakevision import pets; "
         f"pets.build_index({str(images)!r}, {str(trimaps)!r}, workers=2)"
@@ -211,7 +227,7 @@ def test_an_unreadable_file_stops_the_index_instead_of_leaving_the_pet_out(
         env=env,
     )
     assert result.returncode != 0
-    assert f"PermissionError: [Errno 13] cannot read {images / 'pug_2.jpg'}" in result.stderr
+    assert f"PermissionError: [Errno 13] cannot read {tmp_path / unreadable}" in result.stderr
     assert "fix the file or its storage" in result.stderr
 
 
@@ -264,8 +280,15 @@ def test_trimaps_are_read_by_the_numbers_they_store(dataset, tmp_path: Path) -> 
         values = np.asarray(Image.open(trimaps / f"{stem}.png")).astype(np.uint16) * scale
         Image.fromarray(values).save(trimaps / f"{stem}.png")
         assert Image.open(trimaps / f"{stem}.png").mode == "I;16"
+    for stem, spoil in [("pug_1", False), ("boxer_1", True)]:  # saved as RGB: grey levels count
+        grey = np.asarray(Image.open(trimaps / f"{stem}.png")).copy()
+        grey[0, 0] = 7 if spoil else grey[0, 0]
+        Image.fromarray(grey).convert("RGB").save(trimaps / f"{stem}.png")
     reasons = dict(zip(*pets.build_index(images, trimaps)[["stem", "reason"]].values.T))
-    assert reasons["pug_3"] == reasons["boxer_3"] == ""
+    assert reasons["pug_3"] == reasons["boxer_3"] == reasons["pug_1"] == ""
+    assert reasons["boxer_1"] == (
+        "trimap has values [1, 2, 3, 7] (grey levels of its mode RGB pixels), expected only 1, 2, 3"
+    )
     assert reasons["pug_2"] == (
         f"trimap has values {np.unique(labels['pug_2'] - 1).tolist()} (palette indices), "
         "expected only 1, 2, 3"

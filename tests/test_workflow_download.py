@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import pandas as pd
 import pytest
@@ -45,7 +46,8 @@ def test_download_survives_a_dropped_connection_and_is_never_fetched_twice(
     config = download_config(http_server, dataset)
     write_config(workdir / "net.yaml", config)
     http_server.drop_after, http_server.drop_times = 4096, 1  # the first request breaks off
-    snakemake(workdir, "--cores", "2", "--configfile=net.yaml", "results/data/split.csv")
+    # More cores than the machine may have: the jobs use at most the CPUs they can run on.
+    snakemake(workdir, "--cores", "8", "--configfile=net.yaml", "results/data/split.csv")
 
     for name in ("images", "annotations"):
         archive = workdir / f"resources/downloads/{name}.tar.gz"
@@ -57,6 +59,10 @@ def test_download_survives_a_dropped_connection_and_is_never_fetched_twice(
     assert "attempt 1 failed" in logs and "verified and saved" in logs
     index = pd.read_csv(workdir / "results/data/index.csv", keep_default_na=False)
     assert (index.status == "ok").sum() == 37 * 3 - 1  # every pair but the corrupt JPEG
+    cpus = len(os.sched_getaffinity(0))
+    granted = f" of 8 granted ({cpus} CPU(s) usable)" if cpus < 8 else ""
+    threads = f"rule index: {min(cpus, 8)} thread(s){granted}, backend -"
+    assert threads in (workdir / "logs/data/index.log").read_text()
 
     # A mirror url or other retry settings change how an archive is fetched, not what it is:
     # nothing reruns, and nothing is fetched.

@@ -22,10 +22,7 @@ def no_room(exc: OSError, target: Path) -> OSError | None:
     """For a write that found no room: the error saying where, how much is free, what to do."""
     if exc.errno not in NO_ROOM:
         return None
-    folder = Path(target).parent
-    while not folder.exists():  # a folder not made yet
-        folder = folder.parent
-    free = shutil.disk_usage(folder).free / 2**20
+    free = shutil.disk_usage(Path(target).parent).free / 2**20
     return OSError(
         exc.errno,
         f"{exc.strerror} while writing {target} ({free:,.1f} MB free there); {MAKE_ROOM}",

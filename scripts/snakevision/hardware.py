@@ -57,13 +57,13 @@ def has_accelerator() -> bool:
     return False
 
 
-def fast_bf16() -> tuple[bool, str]:
+def fast_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[bool, str]:
     """Whether this machine runs bf16 matrix work fast, and why."""
     caps = gpu_capabilities()
     if caps:
         ok = all(c >= (8, 0) for c in caps)  # Ampere and newer have bf16 tensor cores
         return ok, f"GPU compute capability {caps}"
-    flags = cpu_flags() & CPU_BF16_FLAGS
+    flags = cpu_flags(cpuinfo) & CPU_BF16_FLAGS
     if flags:
         return True, f"CPU with {', '.join(sorted(flags))}"
     return False, "no GPU and no CPU bf16 instructions (amx_bf16, avx512_bf16)"
