@@ -22,11 +22,14 @@ wildcard_constraints:
 
 
 def library(script):
-    """The library modules a rule's script imports, as inputs: editing one reruns that rule.
+    """A rule's script and the library modules it imports, as inputs: editing one reruns the rule.
 
-    Relative paths: absolute ones would change, and rerun every job, when the project moves.
+    As inputs they are compared by checksum, so a touch (a checkout, a copy without times) reruns
+    nothing; the workflow profile turns off the `code` trigger, which sees only the script's
+    modification time. Relative paths: absolute ones would change when the project moves.
     """
-    return [os.path.relpath(path) for path in library_modules(SCRIPTS / script)]
+    paths = [SCRIPTS / script, *library_modules(SCRIPTS / script)]
+    return [os.path.relpath(path) for path in paths]
 
 
 # Training memory per image of a batch, in MB, at the task's default size: peak RSS on a CPU,

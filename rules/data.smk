@@ -35,7 +35,9 @@ rule synthesize:
         ENV
     threads: THREADS
     params:
-        **config["dataset"]["synthetic"],
+        # A section goes in whole, names and all: Snakemake compares params as an unnamed set
+        # of values, which would not see seed and min_side trade their values.
+        synthetic=config["dataset"]["synthetic"],
     script:
         "../scripts/synthesize.py"
 
@@ -199,7 +201,6 @@ rule overview:
         ENV
     threads: 1
     params:
-        num_samples=config["overview"]["num_samples"],
-        seed=config["overview"]["seed"],
+        overview=config["overview"],  # whole, as in rule synthesize
     script:
         "../scripts/overview.py"

@@ -100,7 +100,7 @@ rule plot_segmentation:
         mem_mb=2000,
         runtime=30,
     params:
-        **config["segmentation"]["plot"],
+        plot=config["segmentation"]["plot"],  # whole, as in rule synthesize
         backend=config["keras_backend"],
     script:
         "../scripts/plot_segmentation.py"

@@ -13,9 +13,10 @@ from snakevision.images import load_image, load_mask  # noqa: E402
 SIZE = 200  # display size of the samples
 index, splits = read_csv(job.input.index), read_csv(job.input.split)
 rows = pets.members(index, splits, "segmentation", "train")
-count = min(job.params.num_samples, len(rows))
+settings = job.params.overview
+count = min(settings["num_samples"], len(rows))
 chosen = rows.iloc[
-    np.sort(np.random.default_rng(job.params.seed).choice(len(rows), count, replace=False))
+    np.sort(np.random.default_rng(settings["seed"]).choice(len(rows), count, replace=False))
 ]
 images = np.stack([load_image(p, SIZE) for p in chosen.image])
 masks = np.stack([load_mask(p, SIZE) for p in chosen.trimap])

@@ -14,8 +14,9 @@ from snakevision.npy import Rows  # noqa: E402
 plots.loss_curves(read_history(job.input.history), job.output.loss)
 
 images, masks = Rows(job.input.images), Rows(job.input.masks)
-count = min(job.params.num_images, len(images))
-rows = np.sort(np.random.default_rng(job.params.seed).choice(len(images), count, replace=False))
+plot = job.params.plot
+count = min(plot["num_images"], len(images))
+rows = np.sort(np.random.default_rng(plot["seed"]).choice(len(images), count, replace=False))
 model = keras.models.load_model(job.input.model)
 predicted = model.predict(images[rows], verbose=0).argmax(axis=-1)
 truth = masks[rows, ..., 0]

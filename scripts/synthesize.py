@@ -9,9 +9,6 @@ from snakevision.synthetic import write_archives  # noqa: E402
 write_archives(
     job.output.images,
     job.output.annotations,
-    images_per_breed=job.params.images_per_breed,
-    seed=job.params.seed,
-    min_side=job.params.min_side,
-    max_side=job.params.max_side,
+    **job.params.synthetic,
     workers=job.threads,
 )

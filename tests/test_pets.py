@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import shutil
@@ -326,6 +327,18 @@ def test_split_is_deterministic(index: pd.DataFrame) -> None:
         pd.testing.assert_frame_equal(first, pets.split(index, task, 1337, settings))
         other = pets.split(index, task, 1338, settings)
         assert first.stem.tolist() != other.stem.tolist()
+
+
+def test_split_logs_each_part_per_species(index: pd.DataFrame, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="snakevision.pets"):
+        table = pets.split(index, "classification", 1337, SETTINGS["classification"])
+    species = table.stem.map(lambda stem: pets.species_of(pets.breed_of(stem)))
+    expected = [
+        f"classification {part}: {((table.split == part) & (species == kind)).sum()} {kind}s"
+        for part in ("train", "val", "test")
+        for kind in ("cat", "dog")
+    ]
+    assert [r.getMessage() for r in caplog.records if r.name == "snakevision.pets"] == expected
 
 
 def test_segmentation_split(index: pd.DataFrame) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 import zipfile
 
 import numpy as np
@@ -185,6 +187,29 @@ def test_changing_epochs_reruns_training_and_everything_after(demo):
         "metrics_table": 1,
         "all": 1,
     }
+
+
+def test_a_touched_script_reruns_nothing_and_an_edited_one_its_rule(demo):
+    # A checkout, an editor's save or a copy without times changes modification times only.
+    later = time.time() + 60
+    for script in (demo / "scripts").rglob("*.py"):
+        os.utime(script, (later, later))
+    assert planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout) == {}
+    script = demo / "scripts/overview.py"
+    original = script.read_text()
+    script.write_text(original + "\n# an edit\n")
+    try:
+        jobs = planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout)
+    finally:
+        script.write_text(original)
+    assert jobs == {"overview": 1, "all": 1}
+
+
+def test_synthetic_settings_that_trade_values_rerun_the_synthesis(demo):
+    # The demo's 20 per breed and min_side 96, traded: the same set of values, other pictures.
+    swapped = {"dataset": {"synthetic": {"images_per_breed": 96, "min_side": 20}}}
+    jobs = planned_jobs(snakemake(demo, *demo_config(demo, "swap.yaml", swapped)).stdout)
+    assert jobs["synthesize"] == 1 and jobs["extract"] == 2 and jobs["index"] == 1
 
 
 def test_editing_plot_code_reruns_plots_not_training(demo):

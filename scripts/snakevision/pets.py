@@ -185,7 +185,8 @@ def build_index(images_dir: Path, trimaps_dir: Path, workers: int = 1) -> pd.Dat
         rows.extend(pool.map(_check_pair, pairs, chunksize=64))
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS).sort_values(["stem", "image"], kind="stable")
     ok = int((index.status == "ok").sum())
-    log.info("%d usable pairs, %d files excluded", ok, len(index) - ok)
+    # A row is a pet or a stray file: a pet excluded for its picture leaves its trimap unused too.
+    log.info("%d usable pairs; %d rows excluded (index.csv says why)", ok, len(index) - ok)
     if ok == 0:
         reasons = index.reason.value_counts().to_dict()
         raise DatasetError(
@@ -253,8 +254,11 @@ def split(index: pd.DataFrame, task: str, seed: int, settings: dict) -> pd.DataF
         counts = {k: settings[k] for k in ("train", "val", "test")}
         table = split_classification(index, seed, counts)
     species = table.stem.map(lambda stem: species_of(breed_of(stem)))
-    for name, count in table.groupby(["split", species], sort=False).size().items():
-        log.info("%s %s: %d %ss", task, name[0], count, name[1])  # e.g. 'val: 250 cats'
+    counts = table.groupby(["split", species]).size()
+    for part in table.split.unique():  # train, val, test
+        for kind in SPECIES:
+            count = counts.get((part, kind), 0)
+            log.info("%s %s: %d %ss", task, part, count, kind)  # e.g. 'val: 250 cats'
     return table[SPLIT_COLUMNS]
 
 
