@@ -189,20 +189,24 @@ def test_changing_epochs_reruns_training_and_everything_after(demo):
     }
 
 
+def _planned_after_an_edit(demo, path):
+    """The jobs a dry run plans once a comment is added to the file at path (then taken out)."""
+    code = demo / path
+    original = code.read_text()
+    code.write_text(original + "\n# an edit\n")
+    try:
+        return planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout)
+    finally:
+        code.write_text(original)  # same content again: Snakemake's checksum sees no change
+
+
 def test_a_touched_script_reruns_nothing_and_an_edited_one_its_rule(demo):
     # A checkout, an editor's save or a copy without times changes modification times only.
     later = time.time() + 60
     for script in (demo / "scripts").rglob("*.py"):
         os.utime(script, (later, later))
     assert planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout) == {}
-    script = demo / "scripts/overview.py"
-    original = script.read_text()
-    script.write_text(original + "\n# an edit\n")
-    try:
-        jobs = planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout)
-    finally:
-        script.write_text(original)
-    assert jobs == {"overview": 1, "all": 1}
+    assert _planned_after_an_edit(demo, "scripts/overview.py") == {"overview": 1, "all": 1}
 
 
 def test_synthetic_settings_that_trade_values_rerun_the_synthesis(demo):
@@ -213,13 +217,7 @@ def test_synthetic_settings_that_trade_values_rerun_the_synthesis(demo):
 
 
 def test_editing_plot_code_reruns_plots_not_training(demo):
-    code = demo / "scripts/snakevision/plots.py"
-    original = code.read_text()
-    code.write_text(original + "\n# an edit\n")
-    try:
-        jobs = planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout)
-    finally:
-        code.write_text(original)  # same content again: Snakemake's checksum sees no change
+    jobs = _planned_after_an_edit(demo, "scripts/snakevision/plots.py")
     assert "train_segmentation" not in jobs and "train_classifier" not in jobs
     assert {"plot_segmentation", "plot_classifier", "overview", "compare_classifiers"} <= set(jobs)
     assert planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout) == {}
