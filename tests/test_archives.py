@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import io
+import logging
+import os
 import tarfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from snakevision import archives
 from snakevision.archives import DownloadError, Expected, UnsafeArchiveError, extract, sha256_of
 
 
@@ -66,6 +70,23 @@ def test_an_archive_of_the_right_size_but_other_content_is_refused(tmp_path: Pat
     assert _names(tmp_path) == ["x.tar.gz"]
     extract(archive, tmp_path / "images", "images", Expected(sha256_of(archive)))
     assert _names(tmp_path / "images") == ["a.jpg", "sub"]
+
+
+@pytest.mark.parametrize("code", [errno.ENOLCK, errno.EOPNOTSUPP])
+def test_a_file_system_without_locks_extracts_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, code: int
+) -> None:
+    # What flock gives on NFS without lockd or Lustre mounted noflock; no such mount here.
+    def no_locks(*_: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(archives.fcntl, "flock", no_locks)
+    target = tmp_path / "images"
+    with caplog.at_level(logging.WARNING, logger="snakevision.archives"):
+        extract(_write_tar(tmp_path / "x.tar.gz", SAFE), target, "images")
+    assert _names(target) == ["a.jpg", "sub"]
+    assert "the file system offers no locks" in caplog.text
+    assert "no job of an earlier, killed run still extracts there" in caplog.text
 
 
 def test_a_second_extraction_waits_for_the_first(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from snakevision.files import MAKE_ROOM, no_room
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+# flock's errors where the file system has no locks (NFS without lockd, Lustre mounted noflock).
+NO_LOCKS = frozenset({errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP})
 
 
 class DownloadError(RuntimeError):
@@ -140,6 +142,15 @@ def _sole_extraction(target: Path) -> Iterator[None]:
         except BlockingIOError:
             log.warning("another job is extracting into %s; waiting for it to end", target)
             fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError as exc:
+            if exc.errno not in NO_LOCKS:
+                raise
+            log.warning(
+                "cannot lock %s (%s: the file system offers no locks); extracting without one, "
+                "so make sure no job of an earlier, killed run still extracts there",
+                lock.name,
+                exc.strerror,
+            )
         yield
 
 

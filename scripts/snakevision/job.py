@@ -39,11 +39,17 @@ def _redirect(path: str) -> None:
 
 
 def usable_cpus() -> int:
-    """The CPUs this process may run on (a SLURM job's allocation, a taskset), else all."""
+    """The CPUs this process may run on: its affinity (a taskset, a bound SLURM job), else all.
+
+    A SLURM cluster that does not bind tasks to CPUs leaves the affinity at the whole node;
+    SLURM_CPUS_PER_TASK still says what the job was given.
+    """
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    allocated = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return min(cpus, int(allocated)) if allocated.isdigit() and int(allocated) > 0 else cpus
 
 
 def limit_threads(threads: int) -> None:
