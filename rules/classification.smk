@@ -66,6 +66,9 @@ rule train_classifier:
         "logs/classification/train_{model}.log",
     benchmark:
         "benchmarks/classification/train_{model}.tsv"
+    # A job killed midway (preempted, its node lost) gets one more try, which resumes from its
+    # last finished epoch; the data rules fail the same way twice, so they get none.
+    retries: 1
     conda:
         ENV
     threads: THREADS

@@ -23,6 +23,9 @@ rule train_segmentation:
         "logs/segmentation/train.log",
     benchmark:
         "benchmarks/segmentation/train.tsv"
+    # A job killed midway (preempted, its node lost) gets one more try, which resumes from its
+    # last finished epoch; the data rules fail the same way twice, so they get none.
+    retries: 1
     conda:
         ENV
     threads: THREADS

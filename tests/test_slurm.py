@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -33,19 +34,26 @@ def slurm_is_up() -> bool:
 def test_the_slurm_profile_runs_jobs_on_the_cluster(tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
     write_config(workdir / "tiny.yaml", TINY)
+    # As the README asks of a site: its partitions in the profile (this cluster has 'debug').
+    profile = workdir / "profiles/slurm/config.yaml"
+    site = re.sub(r"slurm_partition: \w+", "slurm_partition: debug", profile.read_text())
+    profile.write_text(site)
     targets = ["results/data/split.csv", "results/classification/summaries/residual_demo.txt"]
     result = snakemake(
         workdir,
         "--profile=profiles/slurm",
         "--configfile=tiny.yaml",
-        # This test cluster has one partition, 'debug'; sites set theirs in the profile.
-        "--default-resources=slurm_partition=debug",
+        "--slurm-status-command=squeue",  # this cluster keeps no accounting for sacct
         "--slurm-init-seconds-before-status-checks=2",
         "--max-threads=2",  # the test node has 2 CPUs; the rules ask for up to 8
         *targets,
     )
     assert all((workdir / t).is_file() for t in targets)
     output = result.stdout + result.stderr
+    # The profile's defaults reach the jobs: memory and time limits, not SLURM's own.
+    split = re.search(r"^rule split:\n(?:    .*\n)*?    resources: (.*)$", output, flags=re.M)
+    assert split, output[-3000:]
+    assert {"mem_mb=4000", "runtime=60", "slurm_partition=debug"} <= set(split[1].split(", "))
     # The data rules ran as SLURM jobs; the archive generator is not a local rule.
     assert "Job" in output and "has been submitted with SLURM jobid" in output, output[-3000:]
     summary = (workdir / targets[1]).read_text()
