@@ -78,7 +78,7 @@ def child(args: argparse.Namespace) -> None:
     common.finish(
         args.result,
         variant=args.child,
-        workers=args.workers[0] if args.child == "ours" else 1,
+        workers=args.workers[0],  # 1 for the book's loop
         n=len(pairs),
         seconds=seconds,
         rate=len(pairs) / seconds,
@@ -131,7 +131,8 @@ def main() -> None:
             best: dict[tuple[str, int], dict] = {}
             # Alternating the variants spreads the noise of a shared machine over all of them.
             for trial in range(1, args.trials + 1):
-                for variant, workers in runs:
+                for run in runs:
+                    variant, workers = run
                     out = work / "out"
                     out.mkdir()
                     flags = ["--child", variant, "--pairs", work / "pairs.json", "--out", out]
@@ -139,7 +140,6 @@ def main() -> None:
                     result = work / f"{variant}_{workers}_{k}.json"
                     row = common.run_child(__file__, list(map(str, flags)), result)
                     shutil.rmtree(out)
-                    run = (variant, workers)
                     if run not in best or row["rate"] > best[run]["rate"]:
                         best[run] = row
                     name = variant if variant == "book" else f"{variant} ({workers} workers)"

@@ -9,8 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from workflow import REPO
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+SCRIPTS = REPO / "scripts"
 
 
 def _start(tmp_path: Path, granted: int, cpus: int, slurm_cpus: str = "") -> tuple[str, str]:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from snakevision.workers import process_pool
+from workflow import REPO
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+SCRIPTS = REPO / "scripts"
 
 
 def _alive(pid: int) -> bool:

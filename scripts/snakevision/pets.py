@@ -254,11 +254,11 @@ def split(index: pd.DataFrame, task: str, seed: int, settings: dict) -> pd.DataF
         counts = {k: settings[k] for k in ("train", "val", "test")}
         table = split_classification(index, seed, counts)
     species = table.stem.map(lambda stem: species_of(breed_of(stem)))
-    counts = table.groupby(["split", species]).size()
+    sizes = table.groupby(["split", species]).size()
     for part in table.split.unique():  # train, val, test
         for kind in SPECIES:
-            count = counts.get((part, kind), 0)
-            log.info("%s %s: %d %ss", task, part, count, kind)  # e.g. 'val: 250 cats'
+            # e.g. 'classification val: 250 cats'
+            log.info("%s %s: %d %ss", task, part, sizes.get((part, kind), 0), kind)
     return table[SPLIT_COLUMNS]
 
 
