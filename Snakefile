@@ -32,6 +32,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/segmentation.smk"
 include: "rules/classification.smk"
+include: "rules/interpretation.smk"
 include: "rules/report.smk"
 
 
@@ -41,4 +42,5 @@ rule all:
         "results/data/overview.png",
         SEGMENTATION_OUTPUTS,
         CLASSIFICATION_OUTPUTS,
+        INTERPRETATION_OUTPUTS,
         "results/metrics.csv",

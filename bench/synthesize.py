@@ -55,7 +55,7 @@ def child(args: argparse.Namespace) -> None:
         rate=pictures / seconds,
         cpu_ms=1000 * cpu / pictures,
         output_mb=(images.stat().st_size + annotations.stat().st_size) / common.MB,
-        sha256=archives.sha256_of(images)[:12],
+        sha256=archives.digest_of(images)[:12],
     )
 
 

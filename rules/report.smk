@@ -10,7 +10,7 @@ rule metrics_table:
         report(
             "results/metrics.csv",
             caption="../report/metrics.rst",
-            category="4. Summary",
+            category="5. Summary",
         ),
     log:
         "logs/report/metrics_table.log",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from snakevision import archives
-from snakevision.archives import DownloadError, Expected, UnsafeArchiveError, extract, sha256_of
+from snakevision.archives import DownloadError, Expected, UnsafeArchiveError, digest_of, extract
 
 
 def _names(folder: Path) -> list[str]:
@@ -68,7 +68,7 @@ def test_an_archive_of_the_right_size_but_other_content_is_refused(tmp_path: Pat
     with pytest.raises(DownloadError, match=r"sha256 mismatch.*delete it and rerun"):
         extract(archive, tmp_path / "images", "images", expected)
     assert _names(tmp_path) == ["x.tar.gz"]
-    extract(archive, tmp_path / "images", "images", Expected(sha256_of(archive)))
+    extract(archive, tmp_path / "images", "images", Expected(digest_of(archive)))
     assert _names(tmp_path / "images") == ["a.jpg", "sub"]
 
 

@@ -139,7 +139,7 @@ def test_conv_bn_relu_and_separable_block() -> None:
     model = keras.Model(inputs, classification.conv_bn_relu(inputs, 16))
     assert model.output.shape == (None, 9, 9, 16)
     assert model.count_params() == conv(3, 8, 16, bias=False) + bn(16)
-    model = keras.Model(inputs, classification.separable_block(inputs, 16))
+    model = keras.Model(inputs, classification.separable_block(inputs, 16, name="block1"))
     assert model.output.shape == (None, 5, 5, 16)
     by_hand = bn(8) + sep(3, 8, 16) + bn(16) + sep(3, 16, 16) + conv(1, 8, 16, bias=False)
     assert model.count_params() == by_hand

@@ -35,15 +35,16 @@ class UnsafeArchiveError(ValueError):
 
 @dataclass(frozen=True)
 class Expected:
-    """What a verified archive must be: its SHA-256 and, if known, its size in bytes."""
+    """What a verified file must be: its SHA-256 (archives) or MD5 (Keras' files), and size."""
 
-    sha256: str
+    sha256: str | None = None
     size: int | None = None
+    md5: str | None = None
 
 
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+def digest_of(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest (SHA-256 unless told otherwise) of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
@@ -51,16 +52,17 @@ def sha256_of(path: Path) -> str:
 
 
 def verify(path: Path, expected: Expected) -> None:
-    """Raise DownloadError unless path has the expected size and checksum."""
+    """Raise DownloadError unless path has the expected size and checksums."""
     size = path.stat().st_size
     if expected.size is not None and size != expected.size:
         raise DownloadError(
             f"{path}: size {size} bytes, expected {expected.size} (truncated or wrong file; "
             "a mirror of other content needs its own size and sha256 in the config)"
         )
-    actual = sha256_of(path)
-    if actual != expected.sha256:
-        raise DownloadError(f"{path}: sha256 mismatch: expected {expected.sha256}, actual {actual}")
+    for algorithm in ("sha256", "md5"):
+        wanted = getattr(expected, algorithm)
+        if wanted is not None and (actual := digest_of(path, algorithm)) != wanted:
+            raise DownloadError(f"{path}: {algorithm} mismatch: expected {wanted}, actual {actual}")
 
 
 def is_valid(path: Path, expected: Expected) -> bool:

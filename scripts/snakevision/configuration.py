@@ -13,6 +13,8 @@ import yaml
 from snakevision.batching import BATCH_NORMALIZED
 from snakevision.downloads import url_problem
 from snakevision.pets import breed_of, species_of
+from snakevision.pictures import name_of
+from snakevision.pictures import problems as picture_problems
 from snakevision.synthetic import CAT_BREEDS, DOG_BREEDS, QUIRKS
 
 # Images per species in the official archives (7,390 in all; an upper bound of the usable ones).
@@ -188,6 +190,37 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
             f"split.classification train+val+test ({wanted} per species) exceeds the at most "
             f"{available} images of the smaller species from {origin}; lower the counts"
         )
+    return problems + interpretation_errors(config)
+
+
+def interpretation_errors(config: dict[str, Any]) -> list[str]:
+    """Pictures that cannot be read or named, files that are not there, too many test images."""
+    settings = config["interpretation"]
+    imagenet = settings["imagenet"]
+    problems = picture_problems(settings["images"], "interpretation.images")
+    test = config["split"]["classification"]["test"]
+    if settings["test_images"] > test:
+        problems.append(
+            f"interpretation.test_images ({settings['test_images']}) exceeds "
+            f"split.classification.test ({test}), the test pictures per species; lower it"
+        )
+    if imagenet["weights"] == "none":
+        return problems
+    problems += picture_problems(imagenet["images"], "interpretation.imagenet.images")
+    ours = {name_of(entry) for entry in settings["images"]}
+    if shared := sorted(ours & {name_of(entry) for entry in imagenet["images"]}):
+        problems.append(
+            f"interpretation.images and interpretation.imagenet.images both name pictures "
+            f"{shared}: the ImageNet Xception explains both lists; rename one of each"
+        )
+    for name in ("weights", "class_index"):
+        value = imagenet[name]
+        if value != "download" and not Path(value).is_file():
+            allowed = "download, none or a path" if name == "weights" else "download or a path"
+            problems.append(
+                f"interpretation.imagenet.{name}: no such file {value!r} (a path is relative to "
+                f"the working directory); allowed: {allowed}"
+            )
     return problems
 
 

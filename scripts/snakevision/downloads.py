@@ -167,13 +167,15 @@ def download(
                 exc.close()  # its connection, which nothing else reads
             if not _may_pass(exc, local) or attempt == retries:
                 # The partial file stays: the next run resumes it, and verifies it in the end.
+                sum_tool = "sha256" if expected.sha256 else "md5"
+                digest = expected.sha256 or expected.md5
                 if local:
                     advice = "check the path, or set the archive's url to another copy"
                 else:
                     advice = (
-                        f"download it by hand (`curl -L -o {target} {url}`; `sha256sum {target}` "
-                        f"must print {expected.sha256}), or set the archive's url to a mirror or "
-                        "a file:// path"
+                        f"download it by hand (`curl -L -o {target} {url}`; `{sum_tool}sum "
+                        f"{target}` must print {digest}), or set the archive's url to a mirror "
+                        "or a file:// path"
                     )
                 raise DownloadError(
                     f"could not download {url} after {attempt} attempt(s): {exc}. To fix: {advice}"

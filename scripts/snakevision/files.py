@@ -46,6 +46,25 @@ def atomic(target: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside target; on success it replaces target whole."""
+    target = Path(target)
+    tmp = target.with_name(f".tmp-{target.name}")
+    shutil.rmtree(tmp, ignore_errors=True)  # a killed job's leftover
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if clearer := no_room(exc, target):
+            raise clearer from exc
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_csv(frame: pd.DataFrame, target: Path) -> None:
     """Write a table without its index, atomically."""
     with atomic(target) as tmp:

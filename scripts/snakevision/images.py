@@ -137,10 +137,14 @@ def image_format(path: Path) -> str:
         return ""
 
 
+def resized(image: Image.Image, size: int) -> np.ndarray:
+    """An RGB image as a uint8 array of shape (size, size, 3), resized with antialiasing."""
+    return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
 def load_image(path: Path, size: int) -> np.ndarray:
     """RGB uint8 array of shape (size, size, 3), resized with antialiasing."""
-    image = open_rgb(path).resize((size, size), Image.Resampling.BILINEAR)
-    return np.asarray(image, dtype=np.uint8)
+    return resized(open_rgb(path), size)
 
 
 def load_mask(path: Path, size: int) -> np.ndarray:

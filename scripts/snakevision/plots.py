@@ -31,7 +31,7 @@ TRAIN_COLOUR, VAL_COLOUR = "#1f77b4", "#d62728"
 
 
 @contextmanager
-def _figure(path: str | os.PathLike[str], **kwargs: Any) -> Iterator[Figure]:
+def figure(path: str | os.PathLike[str], **kwargs: Any) -> Iterator[Figure]:
     """Yield a new figure, then save it to `path` atomically; always close it.
 
     If drawing or saving fails, neither `path` nor a temp file is left behind, so Snakemake
@@ -137,7 +137,7 @@ def overview(
     n = len(images)
     if n == 0:
         raise ValueError("overview needs at least one image")
-    with _figure(path, figsize=(10, max(3.0, 2.2 * n))) as fig:
+    with figure(path, figsize=(10, max(3.0, 2.2 * n))) as fig:
         # Nested grids: tight spacing between image and trimap, room for the bar chart's axis.
         outer = fig.add_gridspec(1, 2, width_ratios=[2, 1.4], wspace=0.3)
         pairs = outer[0, 0].subgridspec(n, 2, wspace=0.05, hspace=0.15)
@@ -180,7 +180,7 @@ def loss_curves(
     """Training and validation loss per epoch (columns epoch, loss, val_loss), best epoch marked."""
     _require(history, ["epoch", "loss", "val_loss"], "history")
     history = history.reset_index(drop=True)
-    with _figure(path, figsize=(7, 4.5)) as fig:
+    with figure(path, figsize=(7, 4.5)) as fig:
         ax = fig.add_subplot()
         _curve(ax, history, "loss", mark_best=True)
         ax.set_title(title)
@@ -194,7 +194,7 @@ def classifier_curves(
     """Accuracy and loss panels (training vs validation per epoch), best val_loss epoch marked."""
     _require(history, ["epoch", "accuracy", "val_accuracy", "loss", "val_loss"], "history")
     history = history.reset_index(drop=True)
-    with _figure(path, figsize=(12, 4.5)) as fig:
+    with figure(path, figsize=(12, 4.5)) as fig:
         acc, loss = fig.subplots(1, 2)
         _curve(acc, history, "accuracy", mark_best=False)
         # The checkpoint keeps the lowest val_loss, so show where that lands on accuracy too.
@@ -228,7 +228,7 @@ def mask_gallery(
         raise ValueError("mask_gallery needs at least one image")
     overlay = ListedColormap(CLASS_COLOURS)
     n = len(truth)
-    with _figure(path, figsize=(12, 3.1 * n)) as fig:
+    with figure(path, figsize=(12, 3.1 * n)) as fig:
         axes = np.asarray(fig.subplots(n, 4, squeeze=False))
         for i in range(n):
             row = axes[i]
@@ -292,7 +292,7 @@ def comparison_chart(df: pd.DataFrame, path: str | os.PathLike[str], data: str =
     tested = ", ".join(filter(None, [data, f"{int(df['num_images'].max()):,} test images"]))
     x = np.arange(len(df))
     width = 0.38
-    with _figure(path, figsize=(max(5.0, 1.8 * len(df) + 2), 4.5)) as fig:
+    with figure(path, figsize=(max(5.0, 1.8 * len(df) + 2), 4.5)) as fig:
         ax = fig.add_subplot()
         for offset, column, label, colour in [
             (-width / 2, "test_accuracy", f"ours ({tested})", TRAIN_COLOUR),

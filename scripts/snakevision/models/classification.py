@@ -50,17 +50,25 @@ def conv_bn_relu(x: keras.KerasTensor, filters: int, kernel_size: int = 3) -> ke
     return layers.Activation("relu")(x)
 
 
-def separable_block(x: keras.KerasTensor, filters: int) -> keras.KerasTensor:
-    """Apply the mini Xception block: (BN, relu, SeparableConv2D) x2, pool, projected shortcut."""
+def separable_block(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
+    """Apply the mini Xception block: (BN, relu, SeparableConv2D) x2, pool, projected shortcut.
+
+    Layers are named like the ImageNet Xception's (block3_sepconv1...), so that interpretation
+    outputs and config can name them whatever else the process built before.
+    """
     residual = x
-    for _ in range(2):
+    for i in (1, 2):
         # Pre-activation order: BN and relu come before each conv, so the conv needs no bias.
-        x = layers.BatchNormalization()(x)
-        x = layers.Activation("relu")(x)
-        x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)(x)
-    x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
-    residual = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False)(residual)
-    return layers.add([x, residual])
+        x = layers.BatchNormalization(name=f"{name}_sepconv{i}_bn")(x)
+        x = layers.Activation("relu", name=f"{name}_sepconv{i}_act")(x)
+        x = layers.SeparableConv2D(
+            filters, 3, padding="same", use_bias=False, name=f"{name}_sepconv{i}"
+        )(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
+    residual = layers.Conv2D(
+        filters, 1, strides=2, padding="same", use_bias=False, name=f"{name}_shortcut"
+    )(residual)
+    return layers.add([x, residual], name=f"{name}_add")
 
 
 def _classifier_head(x: keras.KerasTensor) -> keras.KerasTensor:
@@ -73,10 +81,11 @@ def convnet(image_size: int = 180, seed: int | None = None) -> keras.Model:
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = augmentation(seed)(inputs)
     x = layers.Rescaling(1.0 / 255)(x)
-    for i, filters in enumerate((32, 64, 128, 256, 256)):
-        if i:
-            x = layers.MaxPooling2D(2)(x)
-        x = layers.Conv2D(filters, 3, activation="relu")(x)
+    # Named conv1..conv5 and pool1..pool4: config and interpretation outputs refer to them.
+    for i, filters in enumerate((32, 64, 128, 256, 256), start=1):
+        if i > 1:
+            x = layers.MaxPooling2D(2, name=f"pool{i - 1}")(x)
+        x = layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}")(x)
     x = layers.Flatten()(x)
     x = layers.Dropout(0.5)(x)
     return keras.Model(inputs, _classifier_head(x), name="convnet")
@@ -87,9 +96,9 @@ def mini_xception(image_size: int = 180, seed: int | None = None) -> keras.Model
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = augmentation(seed)(inputs)
     x = layers.Rescaling(1.0 / 255)(x)
-    x = layers.Conv2D(32, 5, use_bias=False)(x)
-    for filters in XCEPTION_SIZES:
-        x = separable_block(x, filters)
+    x = layers.Conv2D(32, 5, use_bias=False, name="conv1")(x)
+    for i, filters in enumerate(XCEPTION_SIZES, start=1):
+        x = separable_block(x, filters, name=f"block{i}")
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.5)(x)
     return keras.Model(inputs, _classifier_head(x), name="mini_xception")

@@ -1,0 +1,148 @@
+"""Pictures a user names in config (local paths or http(s) URLs), each named by its file's stem."""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+from PIL import Image
+
+from snakevision.archives import Expected
+from snakevision.downloads import download, url_problem
+from snakevision.files import read_csv
+from snakevision.images import DecodeError, open_rgb
+from snakevision.pets import SPECIES, members
+
+# A name that is safe as a folder name and as a Snakemake wildcard value.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def is_url(entry: str) -> bool:
+    """Whether a config entry is an http(s) URL rather than a local path."""
+    return urllib.parse.urlsplit(entry).scheme in ("http", "https")
+
+
+def file_name(entry: str) -> str:
+    """The entry's file name: the last part of a URL's path, or of a local path."""
+    if is_url(entry):
+        return urllib.parse.unquote(PurePosixPath(urllib.parse.urlsplit(entry).path).name)
+    return Path(entry).name
+
+
+def name_of(entry: str) -> str:
+    """The name of an entry's outputs: its file's stem ('photos/Rex.jpg' -> 'Rex')."""
+    return Path(file_name(entry)).stem
+
+
+def local_path(entry: str, folder: str) -> str:
+    """Where a job reads the entry: the fetched copy in folder for a URL, else the path itself."""
+    return os.path.join(folder, file_name(entry)) if is_url(entry) else entry
+
+
+def problems(entries: list[str], key: str) -> list[str]:
+    """What makes entries unusable, one line each, naming the key and the entry."""
+    found = []
+    for entry in entries:
+        where = f"{key} entry {entry!r}"
+        if is_url(entry) and (problem := url_problem(entry)):
+            found.append(f"{where}: {problem}")
+        elif not NAME.fullmatch(name_of(entry)):
+            found.append(
+                f"{where}: its file name {file_name(entry)!r} cannot name outputs; allowed: "
+                "letters, digits, '.', '_' and '-', starting with a letter or digit (rename it)"
+            )
+        elif not is_url(entry) and not Path(entry).is_file():
+            found.append(f"{where}: no such file (a path is relative to the working directory)")
+    counts = Counter(name_of(entry) for entry in entries)
+    for name in sorted(n for n, count in counts.items() if count > 1):
+        same = [e for e in entries if name_of(e) == name]
+        found.append(f"{key}: entries {same} share the name {name!r}; rename one of the files")
+    return found
+
+
+def _what_it_is(path: Path) -> str:
+    """A hint at what a file that is no picture holds, from its first bytes."""
+    head = path.read_bytes()[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return "an HTML page (a web page about the picture, not the picture itself?)"
+    return "no picture format Pillow knows"
+
+
+def check_picture(path: Path, entry: str, key: str) -> None:
+    """Raise DecodeError naming the entry unless path decodes as a picture."""
+    try:
+        open_rgb(path)
+    except DecodeError as exc:
+        raise DecodeError(
+            f"{key} entry {entry!r}: {path} is not a picture ({exc}; it holds "
+            f"{_what_it_is(path)}); point the entry at an image file (JPEG, PNG...)"
+        ) from exc
+
+
+def fetch(url: str, target: Path, key: str, **retry: float) -> None:
+    """Download url to target, retried as the archives are; refuse anything but a picture."""
+    target = Path(target)
+    tmp = target.with_name(f".fetching-{target.name}")
+    tmp.unlink(missing_ok=True)  # a killed run's file: download() would take it as done
+    try:
+        download(url, tmp, Expected(), **retry)
+        check_picture(tmp, url, key)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture to explain: its name in output paths, its file, and where config named it."""
+
+    name: str
+    path: Path
+    origin: str  # for messages: the config entry, or the test split
+
+    def load(self) -> Image.Image:
+        """The picture as RGB at its own resolution; an error names where config has it."""
+        try:
+            return open_rgb(self.path)
+        except DecodeError as exc:
+            raise DecodeError(
+                f"{self.origin}: {self.path} is not a usable picture ({exc})"
+            ) from exc
+
+
+def from_test_split(index: pd.DataFrame, splits: pd.DataFrame, per_species: int) -> list[Picture]:
+    """The first per_species cats and dogs of the classification test split, cats first."""
+    rows = members(index, splits, "classification", "test")
+    chosen = pd.concat([rows[rows.species == s].head(per_species) for s in SPECIES])
+    return [
+        Picture(row.stem, Path(row.image), f"test split picture {row.stem}")
+        for row in chosen.itertuples()
+    ]
+
+
+def chosen(
+    per_species: int,
+    index: Path | None,
+    split: Path | None,
+    entries: dict[str, list[str]],
+    paths: list[str],
+) -> list[Picture]:
+    """The test split's first per_species cats and dogs, then the entries of each config key.
+
+    paths are where the entries are read (fetched copies of URLs), in the order of entries.
+    """
+    found = []
+    if per_species:
+        found = from_test_split(read_csv(index), read_csv(split), per_species)
+    listed = [(key, entry) for key, values in entries.items() for entry in values]
+    for (key, entry), path in zip(listed, paths, strict=True):
+        found.append(Picture(name_of(entry), Path(path), f"{key} entry {entry!r}"))
+    names = Counter(picture.name for picture in found)
+    if clashes := [p.origin for p in found if names[p.name] > 1]:
+        raise ValueError(f"pictures share a name, and so their outputs: {clashes}; rename one")
+    return found

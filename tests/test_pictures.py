@@ -1,0 +1,123 @@
+"""A user's pictures in config: names, checks before any job, fetching over real HTTP."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from snakevision import pictures
+from snakevision.archives import DownloadError
+from snakevision.images import DecodeError
+
+
+def png_bytes(mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, (30, 20), "red" if mode != "L" else 128).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_names_are_the_file_stems() -> None:
+    assert pictures.name_of("photos/Rex.jpg") == "Rex"
+    assert pictures.name_of("https://host/a/my%20cat.png?size=2") == "my cat"
+    assert pictures.name_of("https://img-datasets.s3.amazonaws.com/elephant.jpg") == "elephant"
+    assert pictures.local_path("https://h/x/cat.jpg", "res") == "res/cat.jpg"
+    assert pictures.local_path("mine/dog.png", "res") == "mine/dog.png"
+
+
+def test_problems_name_the_key_and_the_entry(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("Rex.jpg").write_bytes(png_bytes())
+    Path("other").mkdir()
+    Path("other/Rex.png").write_bytes(png_bytes())
+    found = pictures.problems(
+        [
+            "Rex.jpg",
+            "missing.jpg",
+            "https://host/my%20cat.jpg",
+            "https://host/",
+            "ftp://host/x.jpg",
+            "other/Rex.png",
+        ],
+        "interpretation.images",
+    )
+    text = "\n".join(found)
+    assert "interpretation.images entry 'missing.jpg': no such file" in text
+    assert "'my cat.jpg' cannot name outputs" in text
+    assert "entry 'https://host/': its file name '' cannot name outputs" in text
+    # ftp:// is no URL we fetch: taken as a local path, which does not exist.
+    assert "entry 'ftp://host/x.jpg': no such file" in text
+    assert "entries ['Rex.jpg', 'other/Rex.png'] share the name 'Rex'" in text
+    assert len(found) == 5
+    assert pictures.problems(["Rex.jpg", "https://host/cat.jpg"], "k") == []
+
+
+def test_fetch_saves_a_picture(http_server, tmp_path: Path) -> None:
+    http_server.files["/pets/cat.png"] = png_bytes()
+    target = tmp_path / "cat.png"
+    pictures.fetch(http_server.url("/pets/cat.png"), target, "k", retries=1, backoff=0, timeout=5)
+    assert Image.open(target).size == (30, 20)
+    assert [p.name for p in tmp_path.iterdir()] == ["cat.png"]
+
+
+def test_fetch_refuses_a_web_page_naming_the_entry(http_server, tmp_path: Path) -> None:
+    http_server.files["/cat.jpg"] = b"<!DOCTYPE html><html><body>A cat</body></html>"
+    url = http_server.url("/cat.jpg")
+    with pytest.raises(DecodeError) as raised:
+        pictures.fetch(url, tmp_path / "cat.jpg", "interpretation.images", retries=1, backoff=0)
+    assert f"interpretation.images entry '{url}'" in str(raised.value)
+    assert "HTML page" in str(raised.value)
+    assert list(tmp_path.iterdir()) == []  # nothing left under the output's name, nor beside it
+
+
+def test_fetch_of_a_missing_url_fails_without_retrying_for_long(http_server, tmp_path) -> None:
+    with pytest.raises(DownloadError, match="404"):
+        pictures.fetch(http_server.url("/gone.jpg"), tmp_path / "gone.jpg", "k", retries=3)
+    assert len(http_server.requests) == 1
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P"])
+def test_pictures_load_as_rgb(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "pic.png"
+    path.write_bytes(png_bytes(mode))
+    image = pictures.Picture("pic", path, "k entry 'pic.png'").load()
+    assert image.mode == "RGB" and np.asarray(image).shape == (20, 30, 3)
+
+
+def test_a_picture_that_is_not_one_names_its_entry(tmp_path: Path) -> None:
+    path = tmp_path / "notes.jpg"
+    path.write_text("shopping list")
+    with pytest.raises(DecodeError, match=r"k entry 'notes\.jpg': .*notes\.jpg is not a usable"):
+        pictures.Picture("notes", path, "k entry 'notes.jpg'").load()
+
+
+def test_chosen_takes_the_first_test_cats_and_dogs_then_the_entries(tmp_path: Path) -> None:
+    index = pd.DataFrame(
+        {
+            "stem": ["Bengal_1", "pug_1", "Bengal_2", "pug_2", "pug_3"],
+            "species": ["cat", "dog", "cat", "dog", "dog"],
+            "image": [f"img/{s}.jpg" for s in ["Bengal_1", "pug_1", "Bengal_2", "pug_2", "pug_3"]],
+            "status": "ok",
+        }
+    )
+    split = pd.DataFrame(
+        {
+            "stem": ["pug_3", "pug_1", "Bengal_2", "Bengal_1", "pug_2"],
+            "task": "classification",
+            "split": ["train", "test", "test", "test", "test"],
+        }
+    )
+    index.to_csv(tmp_path / "index.csv", index=False)
+    split.to_csv(tmp_path / "split.csv", index=False)
+    found = pictures.chosen(
+        1, tmp_path / "index.csv", tmp_path / "split.csv", {"k": ["x/Rex.jpg"]}, ["x/Rex.jpg"]
+    )
+    assert [p.name for p in found] == ["Bengal_2", "pug_1", "Rex"]
+    assert found[0].path == Path("img/Bengal_2.jpg") and found[2].origin == "k entry 'x/Rex.jpg'"
+    with pytest.raises(ValueError, match="share a name"):
+        pictures.chosen(
+            1, tmp_path / "index.csv", tmp_path / "split.csv", {"k": ["pug_1.jpg"]}, ["a"]
+        )
