@@ -47,7 +47,8 @@ def _set(path: str, value: object) -> Callable[[dict], None]:
 def _synthetic(config: dict) -> None:
     config["dataset"]["source"] = "synthetic"
     config["dataset"]["synthetic"]["images_per_breed"] = 2  # 74 images, 24 cats
-    config["split"]["classification"] = {"train": 10, "val": 5, "test": 5}
+    # 32 training images: the classifiers' default batch of 32 fits.
+    config["split"]["classification"] = {"train": 16, "val": 4, "test": 4}
 
 
 def _num_val(value: int) -> Callable[[dict], None]:
@@ -165,6 +166,41 @@ CASES = {
         _set("split.classification.train", 3000),
         ["split.classification train+val+test (4300 per species)", "lower the counts"],
     ),
+    "segmentation size the model cannot take": (
+        _set("segmentation.image_size", 52),
+        [
+            "segmentation.image_size (52): model segmentation (rule train_segmentation) needs "
+            "a multiple of 8",
+            "52 px images would give 56 px masks; allowed: 48 or 56",
+        ],
+    ),
+    "classification size below the convnet's": (
+        _set("classification.image_size", 77),
+        [
+            "classification.image_size (77): model convnet (rules train_classifier and "
+            "model_summary) needs at least 78 px",
+            "allowed: 78 or more",
+        ],
+    ),
+    "segmentation batch larger than the images left for training": (
+        _set("segmentation.train.batch_size", 6391),
+        [
+            "segmentation.train.batch_size (6391) exceeds the 6390 images it trains on (at "
+            "most: 7390 from the official archives",
+            "less split.segmentation.num_val 1000); allowed: 1..6390",
+        ],
+    ),
+    "synthetic segmentation batch": (
+        lambda config: (_num_val(40)(config), _set("segmentation.train.batch_size", 34)(config)),
+        ["segmentation.train.batch_size (34) exceeds the 33 images", "allowed: 1..33"],
+    ),
+    "classifier batch larger than its split": (
+        _set("classification.train.mini_xception.batch_size", 2001),
+        [
+            "classification.train.mini_xception.batch_size (2001) exceeds the 2000 images it "
+            "trains on (split.classification.train: 1000 per species, cats and dogs)",
+        ],
+    ),
 }
 
 
@@ -193,6 +229,16 @@ def test_every_problem_is_listed() -> None:
 def test_synthetic_limits_pass_when_they_fit() -> None:
     config = copy.deepcopy(DEFAULT)
     _num_val(40)(config)
+    config["segmentation"]["train"]["batch_size"] = 33  # every training image in one batch
+    config["classification"]["train"]["convnet"]["batch_size"] = 32
+    config["segmentation"]["image_size"] = 32  # the smallest the schema allows
+    check(config, SCHEMA)
+
+
+def test_sizes_at_the_models_limits_pass() -> None:
+    config = copy.deepcopy(DEFAULT)
+    config["segmentation"]["image_size"] = 56
+    config["classification"]["image_size"] = 78
     check(config, SCHEMA)
 
 

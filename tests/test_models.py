@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import keras
 import numpy as np
 import pytest
-from snakevision.models import classification, segmentation
+from snakevision.models import classification, segmentation, shapes
 
 
 def conv(k: int, cin: int, cout: int, bias: bool = True) -> int:
@@ -218,3 +218,54 @@ def test_saved_model_keeps_float32_head(tmp_path) -> None:
     assert loaded.get_layer("probability").compute_dtype == "float32"
     x = pixels(2, 96)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+BUILD = {
+    "segmentation": segmentation.build,
+    "convnet": classification.convnet,
+    "mini_xception": classification.mini_xception,
+}
+
+
+@pytest.mark.parametrize(
+    ("model", "refused", "built", "needs"),
+    [
+        ("segmentation", 52, 56, "needs a multiple of 8"),
+        ("segmentation", 63, 64, "needs a multiple of 8"),
+        ("convnet", 77, 78, "needs at least 78 px"),
+        ("mini_xception", 4, 5, "needs at least 5 px"),
+    ],
+)
+def test_builders_refuse_sizes_below_their_limits(model, refused, built, needs) -> None:
+    with pytest.raises(ValueError, match=f"image_size {refused}: model {model} {needs}"):
+        BUILD[model](refused)
+    assert BUILD[model](built).output_shape  # the limit itself builds
+    assert shapes.problem(model, built) is None
+
+
+@pytest.mark.parametrize(
+    ("model", "refused", "built"),
+    [("segmentation", 52, 56), ("convnet", 77, 78), ("mini_xception", 4, 5)],
+)
+def test_the_limits_are_keras_own(monkeypatch, model, refused, built) -> None:
+    # Without the builders' guard, Keras itself fails below the limit (or, for the
+    # segmentation model, makes masks of another size than the images) and not at it.
+    monkeypatch.setattr(shapes, "require", lambda *_: None)
+
+    def fits(size: int) -> bool:
+        try:
+            output = BUILD[model](size).output_shape
+        except ValueError:  # 'Computed output size would be zero or negative'
+            return False
+        return model != "segmentation" or output[1:3] == (size, size)
+
+    assert not fits(refused) and fits(built)
+
+
+def test_the_limits_hold_past_the_boundary() -> None:
+    assert [n for n in range(32, 100) if shapes.problem("segmentation", n) is None] == list(
+        range(32, 100, 8)
+    )
+    assert shapes.segmentation_output(200) == 200  # the book's size
+    assert shapes.problem("convnet", 180) is None and shapes.convnet_output(180) == 7
+    assert shapes.mini_xception_output(180) == 6

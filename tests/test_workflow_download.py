@@ -11,7 +11,8 @@ from workflow import copy_workflow, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
-SPLIT = {"segmentation": {"num_val": 10}, "classification": {"train": 5, "val": 3, "test": 3}}
+# 32 classification training images: the classifiers' default batch of 32 fits.
+SPLIT = {"segmentation": {"num_val": 10}, "classification": {"train": 16, "val": 3, "test": 3}}
 
 
 def download_config(server, dataset, sha256=None):

@@ -21,7 +21,7 @@ TINY = {
     },
     "split": {
         "segmentation": {"num_val": 16},
-        "classification": {"train": 10, "val": 5, "test": 5},
+        "classification": {"train": 16, "val": 5, "test": 5},  # the default batch of 32 fits
     },
     "segmentation": {
         "image_size": 32,

@@ -10,8 +10,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-from snakevision.batching import BATCH_NORMALIZED
+from snakevision.batching import BATCH_NORMALIZED, batch_problem
 from snakevision.downloads import url_problem
+from snakevision.models import shapes
 from snakevision.pets import breed_of, species_of
 from snakevision.pictures import name_of
 from snakevision.pictures import problems as picture_problems
@@ -190,7 +191,40 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
             f"split.classification train+val+test ({wanted} per species) exceeds the at most "
             f"{available} images of the smaller species from {origin}; lower the counts"
         )
+    problems += size_errors(config)
+    # Segmentation trains on what num_val leaves (known once indexed: rule check_batch_size
+    # checks again); the classifiers on exactly split.classification.train per species.
+    seg_train = f"at most: {total} from {origin}, less split.segmentation.num_val {num_val}"
+    sizes = {"segmentation.train": (total - num_val, seg_train)}
+    per_class = split["classification"]["train"]
+    for model in config["classification"]["train"]:
+        sizes[f"classification.train.{model}"] = (
+            2 * per_class,
+            f"split.classification.train: {per_class} per species, cats and dogs",
+        )
+    for key, _, train in trainings:
+        images, where = sizes[key]
+        if images > 0 and (problem := batch_problem(key, train["batch_size"], images, where)):
+            problems.append(problem)
     return problems + interpretation_errors(config)
+
+
+# Rules that build each model at the configured size (model_summary: every classifier).
+SIZE_RULES = {
+    "segmentation": ("segmentation.image_size", "rule train_segmentation"),
+    "convnet": ("classification.image_size", "rules train_classifier and model_summary"),
+    "mini_xception": ("classification.image_size", "rules train_classifier and model_summary"),
+}
+
+
+def size_errors(config: dict[str, Any]) -> list[str]:
+    """Image sizes a model cannot take, as its builder would refuse them (models.shapes)."""
+    problems = []
+    for model, (key, rules) in SIZE_RULES.items():
+        size = _at(config, key.split("."))
+        if reason := shapes.problem(model, size):
+            problems.append(f"{key} ({size}): model {model} ({rules}) {reason}")
+    return problems
 
 
 def interpretation_errors(config: dict[str, Any]) -> list[str]:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-# Filter counts of the mini Xception's five residual blocks.
-XCEPTION_SIZES = (32, 64, 128, 256, 512)
+from snakevision.models import shapes
+from snakevision.models.shapes import XCEPTION_SIZES  # filters of the five residual blocks
+
 # Width of summary_text's table, wide enough for the "Connected to" column.
 LINE_LENGTH = 110
 
@@ -64,9 +65,10 @@ def separable_block(x: keras.KerasTensor, filters: int, name: str) -> keras.Kera
         x = layers.SeparableConv2D(
             filters, 3, padding="same", use_bias=False, name=f"{name}_sepconv{i}"
         )(x)
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
+    pool, stride = shapes.XCEPTION_POOL, shapes.XCEPTION_STRIDE
+    x = layers.MaxPooling2D(pool, strides=stride, padding="same", name=f"{name}_pool")(x)
     residual = layers.Conv2D(
-        filters, 1, strides=2, padding="same", use_bias=False, name=f"{name}_shortcut"
+        filters, 1, strides=stride, padding="same", use_bias=False, name=f"{name}_shortcut"
     )(residual)
     return layers.add([x, residual], name=f"{name}_add")
 
@@ -78,14 +80,15 @@ def _classifier_head(x: keras.KerasTensor) -> keras.KerasTensor:
 
 def convnet(image_size: int = 180, seed: int | None = None) -> keras.Model:
     """Return the chapter-8 convnet with augmentation and dropout (991,041 params at 180)."""
+    shapes.require("convnet", image_size)
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = augmentation(seed)(inputs)
     x = layers.Rescaling(1.0 / 255)(x)
     # Named conv1..conv5 and pool1..pool4: config and interpretation outputs refer to them.
-    for i, filters in enumerate((32, 64, 128, 256, 256), start=1):
+    for i, filters in enumerate(shapes.CONVNET_FILTERS, start=1):
         if i > 1:
-            x = layers.MaxPooling2D(2, name=f"pool{i - 1}")(x)
-        x = layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}")(x)
+            x = layers.MaxPooling2D(shapes.CONVNET_POOL, name=f"pool{i - 1}")(x)
+        x = layers.Conv2D(filters, shapes.CONVNET_KERNEL, activation="relu", name=f"conv{i}")(x)
     x = layers.Flatten()(x)
     x = layers.Dropout(0.5)(x)
     return keras.Model(inputs, _classifier_head(x), name="convnet")
@@ -93,10 +96,11 @@ def convnet(image_size: int = 180, seed: int | None = None) -> keras.Model:
 
 def mini_xception(image_size: int = 180, seed: int | None = None) -> keras.Model:
     """Return the book's mini Xception: separable residual blocks, global pooling, dropout."""
+    shapes.require("mini_xception", image_size)
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = augmentation(seed)(inputs)
     x = layers.Rescaling(1.0 / 255)(x)
-    x = layers.Conv2D(32, 5, use_bias=False, name="conv1")(x)
+    x = layers.Conv2D(32, shapes.XCEPTION_STEM, use_bias=False, name="conv1")(x)
     for i, filters in enumerate(XCEPTION_SIZES, start=1):
         x = separable_block(x, filters, name=f"block{i}")
     x = layers.GlobalAveragePooling2D()(x)

@@ -3,13 +3,16 @@
 import keras
 from keras import layers
 
-# (filters, strides) of the encoder's Conv2D and the decoder's Conv2DTranspose layers, in order.
-ENCODER = ((64, 2), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1))
-DECODER = ((256, 1), (256, 2), (128, 1), (128, 2), (64, 1), (64, 2))
+from snakevision.models import shapes
+
+# (filters, strides) of the encoder's Conv2D and the decoder's Conv2DTranspose layers, in order:
+# in the keras-free shapes module, which the config check reads the sizes they allow from.
+ENCODER, DECODER = shapes.SEGMENTATION_ENCODER, shapes.SEGMENTATION_DECODER
 
 
 def build(image_size: int = 200, num_classes: int = 3) -> keras.Model:
     """Return the book's segmentation model for float pixels 0..255 of shape (size, size, 3)."""
+    shapes.require("segmentation", image_size)  # else the masks come out larger than the images
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = layers.Rescaling(1.0 / 255)(inputs)
     for filters, strides in ENCODER:
