@@ -5,8 +5,32 @@ SEG_DATA = "results/data/segmentation"
 SEGMENTATION_OUTPUTS = [f"{SEG}/metrics.json", f"{SEG}/loss.png", f"{SEG}/masks.png"]
 
 
+# The real train split's size is known once indexed: a batch larger than it fails here, once,
+# before the arrays are built, rather than in training, whose retry would fail again.
+rule check_batch_size:
+    input:
+        split=f"{SEG_DATA}/split.csv",
+        code=library("check_batch_size.py"),
+    output:
+        f"{SEG}/batches.json",
+    log:
+        "logs/segmentation/check_batch_size.log",
+    benchmark:
+        "benchmarks/segmentation/check_batch_size.tsv"
+    localrule: True  # a second's work: not worth a cluster job's queue
+    conda:
+        ENV
+    threads: 1
+    params:
+        section="segmentation.train",
+        batch_size=config["segmentation"]["train"]["batch_size"],
+    script:
+        "../scripts/check_batch_size.py"
+
+
 rule train_segmentation:
     input:
+        batches=f"{SEG}/batches.json",
         train_images=f"{SEG_DATA}/train_images.npy",
         train_masks=f"{SEG_DATA}/train_masks.npy",
         val_images=f"{SEG_DATA}/val_images.npy",

@@ -24,4 +24,5 @@ training.fit(
     model_path=job.output.model,
     history_path=job.output.history,
     state_dir=training.state_dir(Path(job.output.model)),
+    section=f"classification.train.{job.wildcards.model}",  # named in messages
 )

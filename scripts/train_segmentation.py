@@ -19,4 +19,5 @@ training.fit(
     model_path=job.output.model,
     history_path=job.output.history,
     state_dir=training.state_dir(Path(job.output.model)),
+    section="segmentation.train",  # named in messages
 )

@@ -49,6 +49,28 @@ def fit_segmentation(settings, folder, images, masks):
     )
 
 
+def test_a_batch_larger_than_the_train_split_is_refused_before_any_work(tmp_path):
+    images, masks = tiny_data(n=12)
+    settings = training.Settings(epochs=1, batch_size=13, micro_batches="auto")
+    with pytest.raises(
+        ValueError,
+        match=r"segmentation.train.batch_size \(13\) exceeds the 12 images it trains on \(the "
+        r"train split\); allowed: 1..12",
+    ):
+        training.fit(
+            lambda: pytest.fail("the model was built"),
+            training.SEGMENTATION,
+            settings,
+            (images, masks),
+            (images, masks),
+            tmp_path / "model.keras",
+            tmp_path / "history.csv",
+            tmp_path / "state",
+            section="segmentation.train",
+        )
+    assert not list(tmp_path.iterdir())
+
+
 def test_batches_cover_every_row_once_per_epoch_in_a_seeded_order():
     images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1).repeat(2, axis=1)
     labels = np.arange(10, dtype=np.uint8)
@@ -542,4 +564,5 @@ def test_the_same_training_code_runs_on_jax(tmp_path):
     assert "micro-batches train alike True" in result.stdout
     assert "batch hooks on the main thread [False]" in result.stdout
     assert "mean_iou as Keras counts True" in result.stdout
+    assert "the JAX backend runs on a CPU here, where it trains" in result.stderr  # no GPU here
     assert (tmp_path / "model.keras").exists()

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from snakevision import hardware, precision
-from snakevision.batching import CPU_MICRO_BATCH
+from snakevision.batching import CPU_MICRO_BATCH, batch_problem
 from snakevision.files import atomic, write_csv, write_json
 
 log = logging.getLogger(__name__)
@@ -281,13 +281,18 @@ def fit(
     model_path: Path,
     history_path: Path,
     state_dir: Path,
+    section: str = "train",
 ) -> pd.DataFrame:
     """Train with the best val_loss model kept, resumable from state_dir, then write outputs.
 
     train and val are (images, labels) arrays, in memory or on disk (npy.Rows). state_dir is not
     a declared output, so Snakemake keeps it when a job is killed, and the rerun continues from
     the last finished epoch if it is the same run (claim_state). It is removed after success.
+    section names the settings' config section in messages ('segmentation.train').
     """
+    if problem := batch_problem(section, settings.batch_size, len(train[0]), "the train split"):
+        raise ValueError(problem)
+    warn_if_slow_backend()
     state_dir = Path(state_dir)
     policy = precision.choose(settings.precision)
     keras.mixed_precision.set_global_policy(policy)
@@ -360,6 +365,23 @@ def fit(
     write_csv(table, history_path)
     shutil.rmtree(state_dir)
     return table
+
+
+# A training step of the demo's models on a 2-core CPU, JAX against TensorFlow: segmentation
+# 6.4x, convnet 6.1x, mini Xception 7.8x (bench/backends.py, bench/README.md).
+JAX_CPU_SLOWDOWN = "6 to 8 times slower"
+
+
+def warn_if_slow_backend() -> None:
+    """Log a warning when JAX trains on a CPU, where XLA runs some of our layers far slower."""
+    if keras.backend.backend() == "jax" and not hardware.has_accelerator():
+        log.warning(
+            "the JAX backend runs on a CPU here, where it trains %s than TensorFlow: XLA's CPU "
+            "code is slow for strided Conv2DTranspose, depthwise convolutions, max-pooling "
+            "gradients and the augmentation's rotations and zooms (bench/README.md). On a CPU "
+            "use keras_backend: tensorflow; JAX is for GPUs",
+            JAX_CPU_SLOWDOWN,
+        )
 
 
 def micro_batches(

@@ -1,0 +1,25 @@
+"""Rule check_batch_size: segmentation's batch fits its train split, checked before training.
+
+The config check knows only an upper bound of the split (the usable images are known once
+indexed). This is a rule of its own, without retries: the training rule's one retry is for a
+killed job, and a batch too large would fail the same way twice.
+"""
+
+from snakevision.job import start
+
+job = start(snakemake)  # noqa: F821 - injected by Snakemake
+
+from snakevision.batching import batch_problem  # noqa: E402
+from snakevision.files import read_csv, write_json  # noqa: E402
+
+split = read_csv(job.input.split)
+images = int((split.split == "train").sum())
+batch_size = job.params.batch_size
+if problem := batch_problem(
+    job.params.section, batch_size, images, f"the train rows of {job.input.split}"
+):
+    raise ValueError(problem)
+write_json(
+    {"train_images": images, "batch_size": batch_size, "batches": -(-images // batch_size)},
+    job.output[0],
+)

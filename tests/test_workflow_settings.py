@@ -1,0 +1,89 @@
+"""Settings the models or the data cannot take stop before any job, or before training, once."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from test_workflow_download import download_config
+from workflow import copy_workflow, planned_jobs, snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+DEMO = ["--profile", "profiles/demo"]
+# A finished run's outputs, which a refused run must leave as they are.
+PREVIOUS = [
+    "results/segmentation/model.keras",
+    "results/segmentation/history.csv",
+    "results/classification/summaries/convnet.txt",
+    "results/data/segmentation/train_images.npy",
+]
+
+# The issue's reproductions in a finished demo: target, --config, what the refusal names.
+REPRODUCTIONS = {
+    "segmentation size": (
+        "results/segmentation/history.csv",
+        "segmentation={image_size: 52}",
+        ["segmentation.image_size (52)", "model segmentation", "a multiple of 8"],
+    ),
+    "convnet size": (
+        "results/classification/summaries/convnet.txt",
+        "classification={image_size: 40}",
+        ["classification.image_size (40)", "model convnet", "model_summary", "at least 78 px"],
+    ),
+    "batch larger than the split": (
+        "results/segmentation/history.csv",
+        "segmentation={train: {batch_size: 10000, epochs: 1}}",
+        ["segmentation.train.batch_size (10000)", "exceeds the 643 images", "allowed: 1..643"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REPRODUCTIONS)
+def test_a_setting_the_models_cannot_take_stops_before_any_job(tmp_path, case):
+    target, setting, named = REPRODUCTIONS[case]
+    workdir = copy_workflow(tmp_path / "wf")
+    for i, path in enumerate(PREVIOUS):
+        (workdir / path).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / path).write_text(f"previous output {i}")
+        os.utime(workdir / path, (1e9, 1e9))
+    for dry in (["--dry-run"], []):
+        # Targets first: --config takes every word after it.
+        result = snakemake(workdir, target, *DEMO, *dry, "--config", setting, check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        for words in named:
+            assert words in output, output[-3000:]
+        assert "Job stats" not in output  # nothing was planned
+    for i, path in enumerate(PREVIOUS):
+        assert (workdir / path).read_text() == f"previous output {i}"
+        assert (workdir / path).stat().st_mtime == 1e9
+    assert not (workdir / "logs").exists() and not (workdir / "resources").exists()
+
+
+def test_a_batch_larger_than_the_real_split_fails_once_before_training(
+    tmp_path, dataset, http_server
+):
+    # Downloaded archives: the config check knows only the official archives' 7,390 images as a
+    # bound; the index finds 110 usable here, so 100 train after num_val.
+    config = download_config(http_server, dataset)
+    config["segmentation"] = {"image_size": 32, "train": {"batch_size": 101, "epochs": 1}}
+    workdir = copy_workflow(tmp_path / "wf")
+    write_config(workdir / "net.yaml", config)
+    args = ["results/segmentation/model.keras", "--cores", "1", "--configfile=net.yaml"]
+    result = snakemake(workdir, *args, check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert output.count("Error in rule check_batch_size") == 1, output[-3000:]
+    assert "Trying to restart job" not in output  # training's retry is for killed jobs
+    log = (workdir / "logs/segmentation/check_batch_size.log").read_text()
+    assert (
+        "segmentation.train.batch_size (101) exceeds the 100 images it trains on "
+        "(the train rows of results/data/segmentation/split.csv); allowed: 1..100"
+    ) in log
+    assert not (workdir / "logs/segmentation/train.log").exists()  # training never started
+
+    config["segmentation"]["train"]["batch_size"] = 100  # the whole split: fits
+    write_config(workdir / "net.yaml", config)
+    jobs = planned_jobs(snakemake(workdir, *args, "--dry-run").stdout)
+    assert jobs["check_batch_size"] == jobs["train_segmentation"] == 1
