@@ -121,3 +121,52 @@ def test_chosen_takes_the_first_test_cats_and_dogs_then_the_entries(tmp_path: Pa
         pictures.chosen(
             1, tmp_path / "index.csv", tmp_path / "split.csv", {"k": ["pug_1.jpg"]}, ["a"]
         )
+
+
+CONFIG_CASES = {
+    "missing picture": (
+        {"images": ["photos/rex.jpg"]},
+        "interpretation.images entry 'photos/rex.jpg': no such file",
+    ),
+    "unusable URL": (
+        {"images": ["https://host:99999/tabby.jpg"]},
+        "interpretation.images entry 'https://host:99999/tabby.jpg': it cannot be parsed",
+    ),
+    "more test pictures than the test split": (
+        {"test_images": 16},
+        "interpretation.test_images (16) exceeds split.classification.test (10)",
+    ),
+    "weights file missing": (
+        {"imagenet": {"weights": "xception.h5"}},
+        "interpretation.imagenet.weights: no such file 'xception.h5'",
+    ),
+    "the same name in both lists": (
+        {"images": ["https://a/cat.jpg"]},
+        "interpretation.images and interpretation.imagenet.images both name pictures ['cat']",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES)
+def test_config_check_refuses_unusable_interpretation_settings(case, tmp_path, monkeypatch):
+    import copy
+
+    import yaml
+    from snakevision.configuration import ConfigError, check
+    from workflow import REPO
+
+    monkeypatch.chdir(tmp_path)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["split"]["classification"]["test"] = 10
+    override, message = CONFIG_CASES[case]
+    settings = copy.deepcopy(config["interpretation"])
+    settings.update({k: v for k, v in override.items() if k != "imagenet"})
+    settings["imagenet"].update(override.get("imagenet", {}))
+    config["interpretation"] = settings
+    with pytest.raises(ConfigError, match=r"\(1 problem\(s\)\)") as raised:
+        check(config, REPO / "config.schema.yaml")
+    assert message in str(raised.value)
+    # With the ImageNet Xception left out, its pictures and files are not checked.
+    settings["imagenet"]["weights"] = "none"
+    if case in ("weights file missing", "the same name in both lists"):
+        check(config, REPO / "config.schema.yaml")

@@ -12,8 +12,8 @@ from snakevision.imports import library_modules
 from workflow import REPO, copy_workflow, snakemake, write_config
 
 SCRIPTS = REPO / "scripts"
-# Downloads are keyed by the archive's checksum, not by code (see rules/data.smk).
-NO_CODE_INPUT = {"download"}
+# Downloads are keyed by their checksum or URL, not by code (see rules/data.smk).
+NO_CODE_INPUT = {"download", "fetch_imagenet", "fetch_picture"}
 
 
 def rule_scripts() -> dict[str, Path]:

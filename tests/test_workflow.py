@@ -139,6 +139,97 @@ def test_demo_figures_are_pictures(demo):
             assert image.format == "PNG" and min(image.size) > 200
 
 
+def first_test_pictures(workdir):
+    """The stems of the first cat and the first dog of the classification test split."""
+    split = pd.read_csv(workdir / "results/data/classification/split.csv")
+    index = pd.read_csv(workdir / "results/data/index.csv", keep_default_na=False)
+    index = index.drop_duplicates("stem").set_index("stem")
+    test = split[split.split == "test"].stem.tolist()
+    return [next(s for s in test if index.species[s] == kind) for kind in ("cat", "dog")], index
+
+
+def test_demo_explains_both_classifiers(demo):
+    stems, index = first_test_pictures(demo)
+    results = demo / "results/interpretation"
+    # Conv and pooling layers: the convnet's 5 + 4; the mini Xception's first conv, then per
+    # block two separable convs, a pooling and the shortcut's conv.
+    for model, shown in (("convnet", 9), ("mini_xception", 1 + 5 * 4)):
+        activations = results / "activations" / model
+        assert sorted(p.name for p in activations.iterdir() if p.is_dir()) == sorted(stems)
+        for stem in stems:
+            names = sorted(p.name for p in (activations / stem).iterdir())
+            assert len(names) == shown + 1 and names[-1] == "input.png", names
+            assert names[0].startswith("01_conv1")
+            gradcam = results / "gradcam" / model / stem
+            overlay, original = gradcam / "overlay.jpg", demo / index.image[stem]
+            with Image.open(overlay) as overlay, Image.open(original) as original:
+                assert overlay.size == original.size  # the picture's own resolution
+            predictions = json.loads((gradcam / "predictions.json").read_text())
+            probabilities = {c["class"]: c["probability"] for c in predictions["top"]}
+            assert set(probabilities) == {"cat", "dog"}
+            assert predictions["explained"]["class"] == max(probabilities, key=probabilities.get)
+    # The demo's 16 filters in a 4x4 grid, each 80 px less the 10 px crop at each edge.
+    side = 4 * (80 - 2 * 10) + 3 * 5
+    for figure in ("convnet/conv3", "convnet/conv5", "mini_xception/block3_sepconv1"):
+        with Image.open(results / "filters" / f"{figure}.png") as grid:
+            assert grid.size == (side, side)
+    assert not (results / "gradcam/xception_imagenet").exists()  # imagenet: none
+
+
+def test_imagenet_branch_runs_from_a_weights_file(demo, tmp_path, http_server):
+    import keras  # only here: the other workflow tests need no Keras in the test process
+
+    copy = shutil.copytree(demo, tmp_path / "copy", symlinks=True)
+    weights = tmp_path / "xception.weights.h5"
+    keras.applications.Xception(weights=None).save_weights(weights)  # random: same arithmetic
+    classes = tmp_path / "classes.json"
+    classes.write_text(json.dumps({str(i): [f"n{i:08d}", f"thing_{i}"] for i in range(1000)}))
+    stems, index = first_test_pictures(copy)
+    (copy / "mine").mkdir()
+    shutil.copy(copy / index.image[stems[0]], copy / "mine/tabby.jpg")
+    http_server.files["/pictures/elephant.jpg"] = (copy / index.image[stems[1]]).read_bytes()
+    override = {
+        "interpretation": {
+            "imagenet": {
+                "weights": str(weights),
+                "class_index": str(classes),
+                "images": ["mine/tabby.jpg", http_server.url("/pictures/elephant.jpg")],
+            },
+            "filters": {"num_filters": 4, "steps": 2},
+        }
+    }
+    args = demo_config(copy, "imagenet.yaml", override)
+    targets = [
+        "results/interpretation/gradcam/xception_imagenet",
+        "results/interpretation/filters/xception_imagenet/block3_sepconv1.png",
+    ]
+    plan = planned_jobs(snakemake(copy, *targets, *args).stdout)
+    assert plan == {"fetch_picture": 1, "gradcam": 1, "filters": 1}
+    snakemake(copy, *targets, *(a for a in args if a != "--dry-run"))
+    assert (copy / "resources/interpretation/pictures/elephant.jpg").is_file()
+    gradcam = copy / targets[0]
+    assert sorted(p.name for p in gradcam.iterdir() if p.is_dir()) == sorted(
+        [*stems, "tabby", "elephant"]
+    )
+    for picture in ("tabby", "elephant", *stems):
+        predictions = json.loads((gradcam / picture / "predictions.json").read_text())
+        assert predictions["layer"] == "block14_sepconv2_act"  # the book's layer, found
+        assert len(predictions["top"]) == 3
+        assert all(c["class"].startswith("thing_") for c in predictions["top"])
+    with Image.open(copy / targets[1]) as grid:
+        assert grid.size == (2 * 150 + 5,) * 2  # 2x2 of the book's 200 px less 25 px a side
+    # With the weights given, `all` has the ImageNet branch, done; only our models' filters
+    # are left, for the settings changed here.
+    assert planned_jobs(snakemake(copy, *args).stdout) == {"filters": 4, "all": 1}
+
+
+def test_interpretation_settings_rerun_no_training(demo):
+    args = demo_config(demo, "filters.yaml", {"interpretation": {"filters": {"num_filters": 9}}})
+    assert planned_jobs(snakemake(demo, *args).stdout) == {"filters": 4, "all": 1}
+    args = demo_config(demo, "pictures.yaml", {"interpretation": {"test_images": 2}})
+    assert planned_jobs(snakemake(demo, *args).stdout) == {"activations": 2, "gradcam": 2, "all": 1}
+
+
 def test_finished_run_has_nothing_left_to_do(demo, tmp_path):
     result = snakemake(demo, *DEMO, "--dry-run")
     assert planned_jobs(result.stdout) == {}, result.stdout[-2000:]
@@ -235,5 +326,8 @@ def test_report_gathers_every_figure(demo):
         "comparison.png",
         "metrics.json",
         "convnet.txt",
+        "01_conv1.png",
+        "overlay.jpg",
+        "block3_sepconv1.png",
     ):
         assert figure in names, figure
