@@ -34,6 +34,10 @@ URLS = {
 }
 
 
+# File name -> URL and MD5 of the ImageNet Xception's weights and class index.
+IMAGENET_DOWNLOADS = {file_name(f["url"]): f for f in IMAGENET_FILES.values()}
+
+
 def has_pictures(model):
     return INTERPRETATION["test_images"] > 0 or any(picture_entries(model).values())
 
@@ -108,20 +112,16 @@ rule fetch_imagenet:
         "logs/interpretation/fetch_{file}.log",
     benchmark:
         "benchmarks/interpretation/fetch_{file}.tsv"
-    wildcard_constraints:
-        file="|".join(re.escape(file_name(f["url"])) for f in IMAGENET_FILES.values()),
     localrule: True
+    wildcard_constraints:
+        file="|".join(map(re.escape, IMAGENET_DOWNLOADS)),
     conda:
         ENV
     threads: 1
     params:
         # Keyed by content, as the archives are: a file already fetched is never fetched again.
-        url=lambda w: next(
-            f["url"] for f in IMAGENET_FILES.values() if w.file in f["url"]
-        ),
-        md5=lambda w: next(
-            f["md5"] for f in IMAGENET_FILES.values() if w.file in f["url"]
-        ),
+        url=lambda w: IMAGENET_DOWNLOADS[w.file]["url"],
+        md5=lambda w: IMAGENET_DOWNLOADS[w.file]["md5"],
     script:
         "../scripts/fetch_imagenet.py"
 

@@ -132,3 +132,15 @@ def test_training_asks_for_memory_by_batch_and_image_size(tmp_path: Path) -> Non
         snakemake(work, "--cores", "1", "--dry-run", "--configfile=f16.yaml").stdout
     )
     assert f16["train_segmentation"] > 2 * default["train_segmentation"]
+
+
+def test_rules_that_fetch_from_the_internet_run_where_snakemake_runs() -> None:
+    # Compute nodes of a cluster often have no internet: downloads are local rules.
+    fetching = {"download", "fetch_picture", "fetch_imagenet"}
+    blocks = {}
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+            blocks[block.split(":")[0]] = block
+    assert fetching <= set(blocks)
+    for rule in fetching:
+        assert re.search(r"^    localrule: True", blocks[rule], flags=re.M), rule
