@@ -53,6 +53,19 @@ def test_wrong_checksum_leaves_nothing(served, tmp_path: Path) -> None:
     assert _names(tmp_path) == []
 
 
+def test_files_known_by_md5_are_verified_by_it(served, tmp_path: Path) -> None:
+    # Keras' files (the ImageNet Xception's weights, its class index) publish an MD5 only.
+    md5 = hashlib.md5(PAYLOAD).hexdigest()
+    _fetch(served, tmp_path / "weights.h5", Expected(md5=md5))
+    assert (tmp_path / "weights.h5").read_bytes() == PAYLOAD
+    with pytest.raises(DownloadError, match=f"md5 mismatch: expected {'0' * 32}, actual {md5}"):
+        _fetch(served, tmp_path / "other.h5", Expected(md5="0" * 32))
+    assert _names(tmp_path) == ["weights.h5"]
+    url = served.url("/nothing.h5")
+    with pytest.raises(DownloadError, match=f"`md5sum .*` must print {md5}"):
+        download(url, tmp_path / "x.h5", Expected(md5=md5), retries=1, backoff=0, timeout=5)
+
+
 def test_wrong_size_is_named_before_the_transfer(served, tmp_path: Path) -> None:
     # From the Content-Length: a swapped url would otherwise fetch the whole wrong archive.
     with pytest.raises(
