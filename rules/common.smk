@@ -5,6 +5,7 @@ import os
 
 from snakevision.batching import BATCH_NORMALIZED, CPU_MICRO_BATCH
 from snakevision.imports import library_modules
+from snakevision.pictures import file_name, local_path
 
 SCRIPTS = Path(workflow.basedir) / "scripts"
 ENV = "../envs/snakevision.yaml"
@@ -90,3 +91,51 @@ def archive_expected(wildcards):
     if config["dataset"]["source"] != "download":
         return None
     return download_expected(wildcards)
+
+
+# Interpretation: the pictures and model files each job reads (rules/interpretation.smk).
+
+
+def picture_entries(model):
+    """Config key -> the pictures listed there that the model explains (besides the test split)."""
+    entries = {"interpretation.images": INTERPRETATION["images"]}
+    if model == IMAGENET:
+        entries["interpretation.imagenet.images"] = INTERPRETATION["imagenet"]["images"]
+    return entries
+
+
+def has_pictures(model):
+    """Whether the model has any picture to explain."""
+    return INTERPRETATION["test_images"] > 0 or any(picture_entries(model).values())
+
+
+def imagenet_file(name):
+    """The weights or class index: fetched into resources/, or the path config gives."""
+    value = INTERPRETATION["imagenet"][name]
+    if value == "download":
+        return f"{FETCHED}/{file_name(IMAGENET_FILES[name]['url'])}"
+    return value
+
+
+def model_files(wildcards):
+    """The trained model, or the ImageNet Xception's weights."""
+    if wildcards.model == IMAGENET:
+        return {"weights": imagenet_file("weights")}
+    return {"model": f"{CLS}/{wildcards.model}/model.keras"}
+
+
+def explanation_inputs(wildcards):
+    """A model's files, its pictures and, where they are used, the test split's pictures."""
+    found = model_files(wildcards)
+    if wildcards.model == IMAGENET:
+        found["class_index"] = imagenet_file("class_index")
+    found["pictures"] = [
+        local_path(entry, PICTURES)
+        for entries in picture_entries(wildcards.model).values()
+        for entry in entries
+    ]
+    if INTERPRETATION["test_images"]:
+        found["index"] = "results/data/index.csv"
+        found["split"] = f"{CLS_DATA}/split.csv"
+        found["files"] = extracted("images")
+    return found

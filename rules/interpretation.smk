@@ -1,30 +1,33 @@
 # Interpretation stage: what the convnets learned (the book's 9.4): intermediate activations,
 # filter patterns and Grad-CAM, for our trained classifiers and the ImageNet Xception.
+# Its input functions are in common.smk.
 
 import re
 
-from snakevision.interpretation.imagenet import (
-    FILES as IMAGENET_FILES,
-    NAME as IMAGENET,
-)
-from snakevision.pictures import file_name, is_url, local_path
+from snakevision.pictures import file_name, is_url
 
 INTERP = "results/interpretation"
 INTERPRETATION = config["interpretation"]
 FETCHED = "resources/interpretation"
 PICTURES = f"{FETCHED}/pictures"
+IMAGENET = "xception_imagenet"  # the ImageNet Xception's name in output paths
 USE_IMAGENET = INTERPRETATION["imagenet"]["weights"] != "none"
 EXPLAINED = [*MODELS, *([IMAGENET] if USE_IMAGENET else [])]
-
-
-def picture_entries(model):
-    """Config key -> the pictures listed there that the model explains (besides the test split)."""
-    entries = {"interpretation.images": INTERPRETATION["images"]}
-    if model == IMAGENET:
-        entries["interpretation.imagenet.images"] = INTERPRETATION["imagenet"]["images"]
-    return entries
-
-
+# Where Keras 3.15 fetches the ImageNet Xception's files, and their MD5 (get_file's file_hash).
+IMAGENET_FILES = {
+    "weights": {
+        "url": "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
+        "xception_weights_tf_dim_ordering_tf_kernels.h5",
+        "md5": "0a58e3b7378bc2990ea3b43d5981f1f6",
+    },
+    "class_index": {
+        "url": "https://storage.googleapis.com/download.tensorflow.org/data/"
+        "imagenet_class_index.json",
+        "md5": "c2c37ea517e94d9795004a39431a14cb",
+    },
+}
+# File name -> URL and MD5 of those files.
+IMAGENET_DOWNLOADS = {file_name(f["url"]): f for f in IMAGENET_FILES.values()}
 # File name -> (URL, config key) of every picture to fetch.
 URLS = {
     file_name(entry): (entry, key)
@@ -32,48 +35,6 @@ URLS = {
     for entry in entries
     if is_url(entry)
 }
-
-
-# File name -> URL and MD5 of the ImageNet Xception's weights and class index.
-IMAGENET_DOWNLOADS = {file_name(f["url"]): f for f in IMAGENET_FILES.values()}
-
-
-def has_pictures(model):
-    return INTERPRETATION["test_images"] > 0 or any(picture_entries(model).values())
-
-
-def imagenet_file(name):
-    """The weights or class index: fetched into resources/, or the path config gives."""
-    value = INTERPRETATION["imagenet"][name]
-    if value == "download":
-        return f"{FETCHED}/{file_name(IMAGENET_FILES[name]['url'])}"
-    return value
-
-
-def model_files(wildcards):
-    """The trained model, or the ImageNet Xception's weights."""
-    if wildcards.model == IMAGENET:
-        return {"weights": imagenet_file("weights")}
-    return {"model": f"{CLS}/{wildcards.model}/model.keras"}
-
-
-def explanation_inputs(wildcards):
-    """A model's files, its pictures and, where they are used, the test split's pictures."""
-    found = model_files(wildcards)
-    if wildcards.model == IMAGENET:
-        found["class_index"] = imagenet_file("class_index")
-    found["pictures"] = [
-        local_path(entry, PICTURES)
-        for entries in picture_entries(wildcards.model).values()
-        for entry in entries
-    ]
-    if INTERPRETATION["test_images"]:
-        found["index"] = "results/data/index.csv"
-        found["split"] = f"{CLS_DATA}/split.csv"
-        found["files"] = extracted("images")
-    return found
-
-
 INTERPRETATION_OUTPUTS = [
     *(f"{INTERP}/activations/{m}" for m in MODELS if has_pictures(m)),
     *(f"{INTERP}/gradcam/{m}" for m in EXPLAINED if has_pictures(m)),
@@ -112,9 +73,9 @@ rule fetch_imagenet:
         "logs/interpretation/fetch_{file}.log",
     benchmark:
         "benchmarks/interpretation/fetch_{file}.tsv"
-    localrule: True
     wildcard_constraints:
         file="|".join(map(re.escape, IMAGENET_DOWNLOADS)),
+    localrule: True
     conda:
         ENV
     threads: 1
@@ -152,8 +113,10 @@ rule activations:
         mem_mb=3000,
         runtime=60,
     params:
-        test_images=INTERPRETATION["test_images"],
-        pictures=lambda w: picture_entries(w.model),
+        pictures=lambda w: {
+            "test_images": INTERPRETATION["test_images"],
+            "entries": picture_entries(w.model),
+        },
         backend=config["keras_backend"],
     script:
         "../scripts/interpret_activations.py"
@@ -189,8 +152,10 @@ rule gradcam:
         mem_mb=3000,
         runtime=60,
     params:
-        test_images=INTERPRETATION["test_images"],
-        pictures=lambda w: picture_entries(w.model),
+        pictures=lambda w: {
+            "test_images": INTERPRETATION["test_images"],
+            "entries": picture_entries(w.model),
+        },
         imagenet=lambda w: w.model == IMAGENET,
         gradcam=lambda w: {
             "layer": INTERPRETATION["gradcam"]["layers"].get(w.model),

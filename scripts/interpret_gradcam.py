@@ -8,17 +8,12 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
 import keras  # noqa: E402
 from snakevision import pictures  # noqa: E402
-from snakevision.files import atomic_folder  # noqa: E402
+from snakevision.files import atomic  # noqa: E402
 from snakevision.images import resized  # noqa: E402
 from snakevision.interpretation import gradcam, imagenet  # noqa: E402
 
-test = job.params.test_images
 chosen = pictures.chosen(
-    test,
-    job.input.index if test else None,
-    job.input.split if test else None,
-    job.params.pictures,
-    job.input.pictures,
+    job.params.pictures, job.input.pictures, job.input.get("index"), job.input.get("split")
 )
 if job.params.imagenet:
     model = imagenet.load(job.input.weights, "interpretation.imagenet.weights")
@@ -31,7 +26,7 @@ else:
 settings = job.params.gradcam
 key = f"interpretation.gradcam.layers.{job.wildcards.model}"
 size = model.input.shape[1]
-with atomic_folder(Path(job.output[0])) as folder:
+with atomic(Path(job.output[0]), folder=True) as folder:
     for picture in chosen:
         image = picture.load()
         found = gradcam.explain(model, preprocess(resized(image, size)), settings["layer"], key)

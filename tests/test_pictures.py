@@ -112,15 +112,17 @@ def test_chosen_takes_the_first_test_cats_and_dogs_then_the_entries(tmp_path: Pa
     )
     index.to_csv(tmp_path / "index.csv", index=False)
     split.to_csv(tmp_path / "split.csv", index=False)
-    found = pictures.chosen(
-        1, tmp_path / "index.csv", tmp_path / "split.csv", {"k": ["x/Rex.jpg"]}, ["x/Rex.jpg"]
-    )
+    tables = tmp_path / "index.csv", tmp_path / "split.csv"
+    settings = {"test_images": 1, "entries": {"k": ["x/Rex.jpg"]}}
+    found = pictures.chosen(settings, ["x/Rex.jpg"], *tables)
     assert [p.name for p in found] == ["Bengal_2", "pug_1", "Rex"]
     assert found[0].path == Path("img/Bengal_2.jpg") and found[2].origin == "k entry 'x/Rex.jpg'"
     with pytest.raises(ValueError, match="share a name"):
-        pictures.chosen(
-            1, tmp_path / "index.csv", tmp_path / "split.csv", {"k": ["pug_1.jpg"]}, ["a"]
-        )
+        pictures.chosen({"test_images": 1, "entries": {"k": ["pug_1.jpg"]}}, ["a"], *tables)
+    # No test pictures: the tables are not read.
+    assert (
+        pictures.chosen({"test_images": 0, "entries": {"k": ["a/b.png"]}}, ["b.png"])[0].name == "b"
+    )
 
 
 CONFIG_CASES = {
@@ -170,3 +172,20 @@ def test_config_check_refuses_unusable_interpretation_settings(case, tmp_path, m
     settings["imagenet"]["weights"] = "none"
     if case in ("weights file missing", "the same name in both lists"):
         check(config, REPO / "config.schema.yaml")
+
+
+def test_a_folder_output_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
+    from snakevision.files import atomic
+
+    target = tmp_path / "gradcam" / "convnet"
+    target.mkdir(parents=True)
+    (target / "old.png").write_text("previous run")
+    with pytest.raises(RuntimeError), atomic(target, folder=True) as folder:
+        (folder / "new.png").write_text("half done")
+        raise RuntimeError("the job fails midway")
+    assert [p.name for p in target.iterdir()] == ["old.png"]  # untouched
+    with atomic(target, folder=True) as folder:
+        (folder / "pug_1").mkdir()
+        (folder / "pug_1" / "heatmap.png").write_text("new")
+    assert sorted(p.name for p in target.rglob("*")) == ["heatmap.png", "pug_1"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["convnet"]  # no temp folder left

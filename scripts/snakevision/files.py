@@ -29,40 +29,32 @@ def no_room(exc: OSError, target: Path) -> OSError | None:
     )
 
 
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 @contextmanager
-def atomic(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside target (same name ending); rename it to target on success."""
+def atomic(target: Path, folder: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside target (same name ending), or an empty folder with folder;
+    on success it replaces target, a folder whole."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".tmp-{target.name}")  # Keras wants .keras, .weights.h5 endings
+    _remove(tmp)  # a killed job's leftover
+    (tmp if folder else target.parent).mkdir(parents=True, exist_ok=True)
     try:
         yield tmp
+        if folder and target.exists():
+            shutil.rmtree(target)
         os.replace(tmp, target)
     except OSError as exc:
         if clearer := no_room(exc, target):
             raise clearer from exc
         raise
     finally:
-        tmp.unlink(missing_ok=True)
-
-
-@contextmanager
-def atomic_folder(target: Path) -> Iterator[Path]:
-    """Yield an empty temporary folder beside target; on success it replaces target whole."""
-    target = Path(target)
-    tmp = target.with_name(f".tmp-{target.name}")
-    shutil.rmtree(tmp, ignore_errors=True)  # a killed job's leftover
-    tmp.mkdir(parents=True)
-    try:
-        yield tmp
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-    except OSError as exc:
-        if clearer := no_room(exc, target):
-            raise clearer from exc
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
 
 
 def write_csv(frame: pd.DataFrame, target: Path) -> None:

@@ -126,20 +126,17 @@ def from_test_split(index: pd.DataFrame, splits: pd.DataFrame, per_species: int)
 
 
 def chosen(
-    per_species: int,
-    index: Path | None,
-    split: Path | None,
-    entries: dict[str, list[str]],
-    paths: list[str],
+    settings: dict, paths: list[str], index: Path | None = None, split: Path | None = None
 ) -> list[Picture]:
-    """The test split's first per_species cats and dogs, then the entries of each config key.
+    """The test split's first cats and dogs, then the pictures of each config key.
 
-    paths are where the entries are read (fetched copies of URLs), in the order of entries.
+    settings: test_images (per species; index and split say which) and entries (config key ->
+    its entries, read from paths, the fetched copies of URLs, in the same order).
     """
     found = []
-    if per_species:
-        found = from_test_split(read_csv(index), read_csv(split), per_species)
-    listed = [(key, entry) for key, values in entries.items() for entry in values]
+    if settings["test_images"]:
+        found = from_test_split(read_csv(index), read_csv(split), settings["test_images"])
+    listed = [(key, entry) for key, values in settings["entries"].items() for entry in values]
     for (key, entry), path in zip(listed, paths, strict=True):
         found.append(Picture(name_of(entry), Path(path), f"{key} entry {entry!r}"))
     names = Counter(picture.name for picture in found)

@@ -8,22 +8,6 @@ from pathlib import Path
 import keras
 import numpy as np
 
-NAME = "xception_imagenet"  # the model's name in output paths
-SIZE = 299  # Xception's input with its classifier top
-# Where Keras 3.15 fetches them from, and their MD5 (keras.utils.get_file's 32-hex file_hash).
-FILES = {
-    "weights": {
-        "url": "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
-        "xception_weights_tf_dim_ordering_tf_kernels.h5",
-        "md5": "0a58e3b7378bc2990ea3b43d5981f1f6",
-    },
-    "class_index": {
-        "url": "https://storage.googleapis.com/download.tensorflow.org/data/"
-        "imagenet_class_index.json",
-        "md5": "c2c37ea517e94d9795004a39431a14cb",
-    },
-}
-
 
 def load(weights: Path, key: str) -> keras.Model:
     """Xception with its classifier top and the weights in the file; errors name key and file."""
