@@ -2,12 +2,12 @@
 # The device figures of bench/README.md (one H200, 16 cores), most wanted first: array building
 # across cores (#2's 2x target, which a 2-core machine cannot show), the mini Xception's speed
 # (#4), the segmentation job's host memory on the book's full split (#3), then segmentation
-# speeds (#3). Training runs go through the pipeline's code on KERAS_BACKEND=jax; each prints
-# its epochs as they finish, so a run cut by its timeout still leaves figures. Tables and logs
-# go to $OUT (or ./bench_out). The runs' timeouts add up to 11 minutes, more than one device
-# call may take: name runs to do only those, in two calls:
+# speeds (#3), then filter patterns (#14). Training runs go through the pipeline's code on
+# KERAS_BACKEND=jax; each prints its epochs as they finish, so a run cut by its timeout still
+# leaves figures. Tables and logs go to $OUT (or ./bench_out). The runs' timeouts add up to 14
+# minutes, more than one device call may take: name runs to do only those, in two calls:
 #   bash bench/gpu_check.sh arrays classification segmentation_memory
-#   bash bench/gpu_check.sh segmentation_spe8 segmentation_b64
+#   bash bench/gpu_check.sh segmentation_spe8 segmentation_b64 interpretation
 # Wheels the device lacks (bench/gpu_wheels.sh puts them in .whl/) are installed first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,3 +43,5 @@ run segmentation_spe8 150 bench/segmentation.py $seg --batch-size 64 256 \
   --precision mixed_bfloat16 --no-notebook --steps-per-execution 8
 run segmentation_b64 160 bench/segmentation.py $seg --batch-size 64 --precision float32 \
   mixed_bfloat16
+# Filter patterns: the book's loop against the stage's batched ascent (issue 14: batch 64 on a GPU).
+run interpretation 150 bench/interpretation.py --batch-size 1 8 64
