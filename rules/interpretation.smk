@@ -190,7 +190,9 @@ rule filters:
     threads: THREADS
     resources:
         gpu=1,
-        mem_mb=4000,
+        # Xception to block3_sepconv1 at 200 px peaked at 1.0, 1.4 and 4.3 GB for batches of
+        # 1, 8 and 64 on a CPU (bench/README.md); our models take less.
+        mem_mb=1500 + 60 * INTERPRETATION["filters"]["batch_size"],
         runtime=120,
     params:
         # Every ascent setting but the list of layers: adding a layer draws only that one.

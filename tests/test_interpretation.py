@@ -231,3 +231,15 @@ def test_imagenet_files_name_the_key(tmp_path: Path) -> None:
     index.write_text(json.dumps({"0": ["n0", "tench"]}))
     with pytest.raises(ValueError, match=r"key: .*index\.json is not an ImageNet class index"):
         imagenet.class_names(index, "key")
+
+
+def test_the_imagenet_base_keeps_every_weight_of_the_full_model() -> None:
+    keras.utils.set_random_seed(2)
+    full = keras.applications.Xception(weights=None)
+    base = imagenet.without_top(full, 299)
+    image = imagenet.preprocess(np.random.default_rng(0).integers(0, 256, (1, 299, 299, 3)))
+    # The base ends where the top begins: the same feature map from the same weights.
+    last = keras.Model(full.input, full.get_layer("block14_sepconv2_act").output)
+    expected = last(image, training=False)
+    np.testing.assert_allclose(base(image, training=False), expected, atol=1e-4)
+    assert base.count_params() == full.count_params() - full.get_layer("predictions").count_params()

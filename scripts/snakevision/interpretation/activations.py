@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from PIL import Image
 from snakevision.files import atomic
 from snakevision.interpretation.layers import shown_layers
 from snakevision.plots import figure
+
+log = logging.getLogger(__name__)
 
 PER_ROW = 16  # channels per row of a grid
 
@@ -69,4 +72,5 @@ def write(model: keras.Model, image: np.ndarray, folder: Path) -> list[Path]:
         path = folder / f"{index:02d}_{name}.png"
         save_grid(grid(activation), name, path, cell=activation.shape[0])
         written.append(path)
+    log.info("%s: %d layer grids", folder.name, len(written) - 1)
     return written

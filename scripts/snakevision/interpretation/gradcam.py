@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from PIL import Image
 
 from snakevision.interpretation.gradients import value_and_grad
 from snakevision.interpretation.layers import last_spatial_layer, layer_named
+
+log = logging.getLogger(__name__)
 
 ALPHA = 0.4  # the heatmap's weight over the picture in the overlay
 MIN_SIDE = 256  # heatmap.png is upscaled by a whole factor to at least this many pixels
@@ -135,3 +138,6 @@ def write(
         "top": top_classes(probs, names, top),
     }
     (folder / "predictions.json").write_text(json.dumps(predictions, indent=2, default=float))
+    log.info(
+        "%s: %s (%.3f), layer %s", folder.name, names[chosen], probs[chosen], explanation.layer
+    )
