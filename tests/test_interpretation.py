@@ -84,16 +84,18 @@ def test_our_classifiers_name_the_layers_config_refers_to() -> None:
     assert last_spatial_layer(classification.convnet(80)).name == "pool4"
 
 
-def test_gradient_ascent_raises_each_filters_mean_activation() -> None:
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gradient_ascent_raises_each_filters_mean_activation(seed: int) -> None:
+    keras.utils.set_random_seed(seed)  # random weights: some filters are dead on the noise
     extractor = filters.extractor(small_convnet(), "sep1", "k")
-    chosen = [0, 3, 7, 11]
+    chosen = list(range(20))
     start = filters.starts(len(chosen), 32, seed=1)
     hot = np.eye(20, dtype="float32")[chosen]
     before = np.asarray(filters.mean_activations(extractor, start, hot, scale=255.0))
     images = filters.ascend(extractor, chosen, 32, steps=30, scale=255.0, seed=1)
     after = np.asarray(filters.mean_activations(extractor, images, hot, scale=255.0))
     live = before > 0  # a filter dead on the noise has no gradient to follow
-    assert live.sum() >= 2
+    assert live.sum() >= 5
     assert (after[live] > 3 * before[live] + 0.05).all(), (before, after)
 
 
