@@ -39,8 +39,5 @@ include: "rules/report.smk"
 rule all:
     default_target: True
     input:
-        "results/data/overview.png",
-        SEGMENTATION_OUTPUTS,
-        CLASSIFICATION_OUTPUTS,
-        INTERPRETATION_OUTPUTS,
-        "results/metrics.csv",
+        RUN_OUTPUTS,
+        "results/resources.csv",

@@ -139,3 +139,29 @@ def explanation_inputs(wildcards):
         found["split"] = f"{CLS_DATA}/split.csv"
         found["files"] = extracted("images")
     return found
+
+
+# Report: the settings its front page quotes, and which rule writes which benchmark.
+
+
+def front_page_settings():
+    """The run's settings that matter for comparing with the book, one dict per model."""
+    keys = ("epochs", "batch_size", "precision")
+    train = {"segmentation": config["segmentation"]["train"]}
+    train.update(config["classification"]["train"])
+    return {
+        "source": config["dataset"]["source"],
+        "backend": config["keras_backend"],
+        "train": {
+            model: {key: train[model][key] for key in keys}
+            for model in ["segmentation", *MODELS]
+        },
+    }
+
+
+def benchmark_patterns(wildcards):
+    """Rule -> its benchmark file pattern (wildcard constraints included), for every rule.
+
+    A function: evaluated once every rule file is read, rules defined after this one included.
+    """
+    return {r.name: str(r.benchmark) for r in workflow.rules if r.benchmark is not None}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import zipfile
+from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -220,14 +222,16 @@ def test_imagenet_branch_runs_from_a_weights_file(demo, tmp_path, http_server):
         assert grid.size == (2 * 150 + 5,) * 2  # 2x2 of the book's 200 px less 25 px a side
     # With the weights given, `all` has the ImageNet branch, done; only our models' filters
     # are left, for the settings changed here.
-    assert planned_jobs(snakemake(copy, *args).stdout) == {"filters": 4, "all": 1}
+    assert planned_jobs(snakemake(copy, *args).stdout) == {"filters": 4, "resources": 1, "all": 1}
 
 
 def test_interpretation_settings_rerun_no_training(demo):
     args = demo_config(demo, "filters.yaml", {"interpretation": {"filters": {"num_filters": 9}}})
-    assert planned_jobs(snakemake(demo, *args).stdout) == {"filters": 4, "all": 1}
+    # resources gathers the benchmarks again after any job: new ones were written.
+    assert planned_jobs(snakemake(demo, *args).stdout) == {"filters": 4, "resources": 1, "all": 1}
     args = demo_config(demo, "pictures.yaml", {"interpretation": {"test_images": 2}})
-    assert planned_jobs(snakemake(demo, *args).stdout) == {"activations": 2, "gradcam": 2, "all": 1}
+    jobs = planned_jobs(snakemake(demo, *args).stdout)
+    assert jobs == {"activations": 2, "gradcam": 2, "resources": 1, "all": 1}
 
 
 def test_finished_run_has_nothing_left_to_do(demo, tmp_path):
@@ -257,7 +261,8 @@ def test_extracted_files_are_extracted_again_only_when_a_job_reads_them(demo, tm
 
 def test_changing_a_plot_parameter_reruns_only_the_plot(demo):
     args = demo_config(demo, "plot.yaml", {"segmentation": {"plot": {"num_images": 3, "seed": 1}}})
-    assert planned_jobs(snakemake(demo, *args).stdout) == {"plot_segmentation": 1, "all": 1}
+    jobs = planned_jobs(snakemake(demo, *args).stdout)
+    assert jobs == {"plot_segmentation": 1, "resources": 1, "all": 1}
 
 
 def test_changing_one_tasks_split_reruns_only_that_task(demo):
@@ -276,6 +281,8 @@ def test_changing_epochs_reruns_training_and_everything_after(demo):
         "evaluate_segmentation": 1,
         "plot_segmentation": 1,
         "metrics_table": 1,
+        "front_page": 1,  # its table and its settings line (epochs)
+        "resources": 1,
         "all": 1,
     }
 
@@ -297,7 +304,8 @@ def test_a_touched_script_reruns_nothing_and_an_edited_one_its_rule(demo):
     for script in (demo / "scripts").rglob("*.py"):
         os.utime(script, (later, later))
     assert planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout) == {}
-    assert _planned_after_an_edit(demo, "scripts/overview.py") == {"overview": 1, "all": 1}
+    jobs = _planned_after_an_edit(demo, "scripts/overview.py")
+    assert jobs == {"overview": 1, "resources": 1, "all": 1}
 
 
 def test_synthetic_settings_that_trade_values_rerun_the_synthesis(demo):
@@ -331,3 +339,96 @@ def test_report_gathers_every_figure(demo):
         "block3_sepconv1.png",
     ):
         assert figure in names, figure
+
+
+def _front_page(html: str) -> str:
+    """The report's front page (Snakemake embeds it as a JSON string in report.html)."""
+    match = re.search(r"var workflow_desc = (\".*?\");\n", html, flags=re.S)
+    assert match, "report.html has no workflow_desc"
+    return json.loads(match.group(1))
+
+
+class _Tables(HTMLParser):
+    """The rows of every HTML table: header and data cells as text."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append(self.cell.replace("\xa0", " ").strip())
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def test_report_opens_on_the_headline_results(demo):
+    snakemake(demo, *DEMO, "--report", "report.html")
+    page = _front_page((demo / "report.html").read_text())
+    tables = _Tables()
+    tables.feed(page)
+    header, *rows = tables.rows
+    assert header == ["task", "model", "metric", "ours", "the book's", "difference"]
+    metrics = pd.read_csv(demo / "results/metrics.csv")
+    assert len(rows) == len(metrics) == 10
+    for shown, (_, row) in zip(rows, metrics.iterrows(), strict=True):
+        assert shown[:3] == [row.task, row.model, row.metric]
+        assert shown[3] == f"{row.value:.3f}"
+        if pd.isna(row.book_value):
+            assert shown[4:] == ["the book publishes no figure", ""], shown
+        else:
+            assert shown[4:] == [f"{row.book_value:.3f}", f"{row.value - row.book_value:+.3f}"]
+    assert {row[4] for row in rows} >= {"0.835", "0.908"}
+    # The sentence on the data and the settings, from the run's own files.
+    assert "synthetic pets" in page and "96 validation" in page and "120 test" in page
+    assert "segmentation 6 epochs, batch 16, float32" in page
+    assert "mini_xception 20 epochs, batch 8, float32" in page and "backend tensorflow" in page
+    assert page.index("Headline metrics") < page.index("resources.png")
+
+
+def test_resources_has_one_row_per_job_of_the_run(demo):
+    table = pd.read_csv(demo / "results/resources.csv", keep_default_na=False)
+    assert list(table.columns) == [
+        "rule",
+        "wildcards",
+        "wall_s",
+        "cpu_s",
+        "max_rss_mb",
+        "benchmark",
+    ]
+    # Every job of the demo's DAG but `all` (no benchmark) and resources itself (its benchmark
+    # is written after it ran).
+    run = planned_jobs(snakemake(demo, *DEMO, "--dry-run", "--forceall").stdout)
+    del run["all"], run["resources"]
+    assert table.groupby("rule").size().to_dict() == run
+    assert len(table) == len(set(zip(table.rule, table.wildcards))) == sum(run.values())
+    assert (table.wall_s > 0).all() and (table.cpu_s >= 0).all() and (table.max_rss_mb > 0).all()
+    assert table.wall_s.is_monotonic_decreasing  # slowest first
+    assert table.rule.iloc[0].startswith("train_"), table.head()
+    assert "model=mini_xception,layer=block3_sepconv1" in set(table.wildcards)
+    assert sum(table.cpu_s > 0) > len(table) / 2  # CPU time is sampled: tiny jobs show 0
+    with Image.open(demo / "results/resources.png") as image:
+        assert image.format == "PNG" and min(image.size) > 400
+
+
+def test_editing_a_caption_or_the_resources_plot_reruns_no_training(demo):
+    # Captions and the front page's text are read when the report is built: nothing reruns.
+    for caption in (
+        "report/resources.rst",
+        "report/segmentation_metrics.rst",
+        "report/workflow.rst",
+    ):
+        assert _planned_after_an_edit(demo, caption) == {}, caption
+    jobs = _planned_after_an_edit(demo, "scripts/snakevision/resources.py")
+    assert jobs == {"resources": 1, "all": 1}
+    jobs = _planned_after_an_edit(demo, "scripts/snakevision/frontpage.py")
+    assert jobs == {"front_page": 1, "resources": 1, "all": 1}

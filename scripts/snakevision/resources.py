@@ -1,0 +1,128 @@
+"""Where the time and memory went: every job's Snakemake benchmark in one table and one figure."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from snakevision.plots import figure
+
+COLUMNS = ["rule", "wildcards", "wall_s", "cpu_s", "max_rss_mb", "benchmark"]
+# Snakemake's benchmark columns: wall seconds, CPU seconds, peak resident set size in MB.
+BENCHMARK_COLUMNS = {"s": "wall_s", "cpu_time": "cpu_s", "max_rss": "max_rss_mb"}
+
+
+def _wildcard(text: str, start: int) -> tuple[str, str | None, int]:
+    """The name, the constraint (or None) and the end of the wildcard opening at text[start]."""
+    depth, end = 0, start
+    for end in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[end], 0)
+        if depth == 0:
+            break
+    else:
+        raise ValueError(f"benchmark pattern {text!r}: unclosed '{{' at {start}")
+    name, _, constraint = text[start + 1 : end].partition(",")
+    return name.strip(), constraint.strip() or None, end + 1
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A Snakemake file pattern ("benchmarks/{model,a|b}.tsv") as a regex with named groups."""
+    parts, seen, i = [], set(), 0
+    while (start := pattern.find("{", i)) >= 0:
+        parts.append(re.escape(pattern[i:start]))
+        name, constraint, i = _wildcard(pattern, start)
+        if name in seen:
+            parts.append(f"(?P={name})")
+        else:
+            seen.add(name)
+            parts.append(f"(?P<{name}>{constraint or '.+'})")
+    parts.append(re.escape(pattern[i:]))
+    return re.compile("".join(parts) + r"\Z")
+
+
+def job_of(path: str, patterns: Mapping[str, str]) -> tuple[str, str] | None:
+    """The rule whose benchmark pattern matches path and its wildcards ("name=value,..."), or None.
+
+    None for a file no rule of this run writes: left by a rule since renamed, or by a model or
+    setting no longer configured (patterns carry the wildcard constraints).
+    """
+    for rule, pattern in patterns.items():
+        match = pattern_regex(pattern).match(path)
+        if match:
+            return rule, ",".join(f"{k}={v}" for k, v in match.groupdict().items())
+    return None
+
+
+def read_benchmark(path: Path) -> dict[str, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one benchmark file (mean over repeats)."""
+    table = pd.read_csv(path, sep="\t", na_values=["NA", "-"])
+    missing = [c for c in BENCHMARK_COLUMNS if c not in table.columns]
+    if missing or table.empty:
+        raise ValueError(
+            f"{path}: not a Snakemake benchmark (lacks {missing or 'rows'}); "
+            "delete it and rerun the job that writes it"
+        )
+    return {new: float(pd.to_numeric(table[old]).mean()) for old, new in BENCHMARK_COLUMNS.items()}
+
+
+def gather(
+    files: Iterable[str | os.PathLike[str]],
+    patterns: Mapping[str, str],
+    skip: Iterable[str] = (),
+    unknown: list[str] | None = None,
+) -> pd.DataFrame:
+    """One row per benchmark file: rule, wildcards, wall_s, cpu_s, max_rss_mb, benchmark.
+
+    Paths are as given (relative to the working directory, like the rules' patterns); rules in
+    skip (the gathering job itself, whose benchmark is written after it runs) are left out, and
+    so are files no rule writes, appended to unknown. Sorted slowest first.
+    """
+    skip, rows = set(skip), []
+    for path in sorted(map(str, files)):
+        job = job_of(path, patterns)
+        if job is None:
+            if unknown is not None:
+                unknown.append(path)
+            continue
+        rule, wildcards = job
+        if rule not in skip:
+            rows.append({"rule": rule, "wildcards": wildcards, **read_benchmark(Path(path))})
+            rows[-1]["benchmark"] = path
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.sort_values("wall_s", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def job_label(rule: str, wildcards: str) -> str:
+    """How a job is named in the figure: its rule and its wildcards' values."""
+    values = [part.partition("=")[2] for part in wildcards.split(",") if part]
+    return f"{rule} {' '.join(values)}".strip()
+
+
+def chart(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Wall time (CPU time inside it) and peak memory per job, slowest job at the top."""
+    if frame.empty:
+        raise ValueError("no benchmark to draw: run the workflow first")
+    frame = frame.sort_values("wall_s", ascending=True, kind="stable")  # barh draws bottom-up
+    labels = [job_label(r, w) for r, w in zip(frame["rule"], frame["wildcards"])]
+    y = np.arange(len(frame))
+    total = frame["wall_s"].sum()
+    with figure(path, figsize=(11, 1.5 + 0.28 * len(frame))) as fig:
+        time_ax, memory_ax = fig.subplots(1, 2, sharey=True)
+        time_ax.barh(y, frame["wall_s"], color="#1f77b4", label="wall time")
+        time_ax.barh(y, frame["cpu_s"].fillna(0), height=0.4, color="#ff7f0e", label="CPU time")
+        time_ax.set_yticks(y, labels, fontsize=8)
+        time_ax.set_xlabel("seconds")
+        time_ax.set_title(f"Time per job ({len(frame)} jobs, {total:,.0f} s of wall time)")
+        time_ax.legend(loc="lower right", fontsize=8)
+        memory_ax.barh(y, frame["max_rss_mb"].fillna(0), color="#2ca02c")
+        memory_ax.set_xlabel("MB")
+        memory_ax.set_title("Peak memory (resident set)")
+        for ax in (time_ax, memory_ax):
+            ax.grid(axis="x", alpha=0.3)
+            ax.set_ylim(-0.6, len(frame) - 0.4)
+        fig.tight_layout()

@@ -1,0 +1,108 @@
+"""The report's library: the front page's table and text, the benchmarks gathered."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from snakevision import frontpage, resources
+
+PATTERNS = {
+    "train_classifier": "benchmarks/classification/train_{model,convnet|mini_xception}.tsv",
+    "filters": "benchmarks/interpretation/filters_{model,convnet|mini_xception}_{layer}.tsv",
+    "index": "benchmarks/data/index.tsv",
+    "resources": "benchmarks/report/resources.tsv",
+}
+BENCHMARK = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def test_pattern_regex_keeps_constraints_and_repeats():
+    regex = resources.pattern_regex("a/{x,\\d{2}}_{y}/{x}.tsv")
+    assert regex.match("a/12_b_c/12.tsv").groupdict() == {"x": "12", "y": "b_c"}
+    assert not regex.match("a/1_b/1.tsv") and not regex.match("a/12_b/13.tsv")
+
+
+def test_gather_names_jobs_skips_itself_and_sorts_slowest_first(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # wall s, max_rss MB, cpu s; the other columns 0
+    for path, (wall, rss, cpu) in {
+        "benchmarks/classification/train_mini_xception.tsv": ("5.5", "900", "9.5"),
+        "benchmarks/interpretation/filters_mini_xception_block3_sepconv1.tsv": ("2", "NA", "1"),
+        "benchmarks/data/index.tsv": ("0.3", "7.6", "0.00"),
+        "benchmarks/report/resources.tsv": ("0.1", "1", "0"),
+    }.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        row = "\t".join([wall, "0:00:00", rss, *"000000", cpu])
+        (tmp_path / path).write_text(BENCHMARK + row + "\n")
+    files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.tsv"))
+    table = resources.gather(files, PATTERNS, skip=["resources"])
+    assert table.rule.tolist() == ["train_classifier", "filters", "index"]
+    assert table.wildcards.tolist() == [
+        "model=mini_xception",
+        "model=mini_xception,layer=block3_sepconv1",
+        "",
+    ]
+    assert table.wall_s.tolist() == [5.5, 2.0, 0.3] and table.cpu_s.tolist() == [9.5, 1.0, 0.0]
+    assert table.max_rss_mb.isna().tolist() == [False, True, False]
+    resources.chart(table, tmp_path / "resources.png")
+    assert (tmp_path / "resources.png").stat().st_size > 1000
+
+
+def test_gather_leaves_out_benchmarks_no_rule_of_the_run_writes(tmp_path):
+    stray = tmp_path / "benchmarks/old/gone.tsv"
+    stray.parent.mkdir(parents=True)
+    stray.write_text(BENCHMARK)
+    unknown = []
+    removed_model = "benchmarks/classification/train_resnet.tsv"
+    assert resources.gather([stray, removed_model], PATTERNS, unknown=unknown).empty
+    assert sorted(unknown) == sorted([removed_model, str(stray)])
+    with pytest.raises(ValueError, match="not a Snakemake benchmark"):
+        resources.read_benchmark(stray)
+
+
+def test_headline_table_says_where_the_book_has_no_figure():
+    metrics = pd.DataFrame(
+        {
+            "task": ["segmentation", "classification"],
+            "model": ["segmentation", "convnet"],
+            "metric": ["mean_iou", "accuracy"],
+            "value": ["0.5544", "0.9167"],
+            "book_value": ["", "0.835"],
+        }
+    )
+    table = frontpage.headline_table(metrics)
+    assert table.to_dict("records") == [
+        {
+            "task": "segmentation",
+            "model": "segmentation",
+            "metric": "mean_iou",
+            "ours": "0.554",
+            "the book's": frontpage.NO_FIGURE,
+            "difference": "",
+        },
+        {
+            "task": "classification",
+            "model": "convnet",
+            "metric": "accuracy",
+            "ours": "0.917",
+            "the book's": "0.835",
+            "difference": "+0.082",
+        },
+    ]
+    split = pd.DataFrame(
+        {
+            "stem": list("abcde"),
+            "task": ["segmentation"] * 3 + ["classification"] * 2,
+            "split": ["train", "train", "val", "test", "train"],
+        }
+    )
+    settings = {
+        "source": "download",
+        "backend": "jax",
+        "train": {"convnet": {"epochs": 100, "batch_size": 32, "precision": "auto"}},
+    }
+    page = frontpage.front_page(metrics, split, {"convnet": "mixed_bfloat16"}, settings)
+    assert "the Oxford-IIIT Pet photographs" in page and "backend jax" in page
+    assert "segmentation 2 training, 1 validation; classification 1 training, 1 test" in page
+    assert "convnet 100 epochs, batch 32, mixed_bfloat16" in page
+    with pytest.raises(ValueError, match="book_value"):
+        frontpage.headline_table(metrics.drop(columns="book_value"))
