@@ -3,6 +3,7 @@
 import math
 import os
 
+from snakemake.io import regex_from_filepattern
 from snakevision.batching import BATCH_NORMALIZED, CPU_MICRO_BATCH
 from snakevision.imports import library_modules
 from snakevision.pictures import file_name, local_path
@@ -160,8 +161,12 @@ def front_page_settings():
 
 
 def benchmark_patterns(wildcards):
-    """Rule -> its benchmark file pattern (wildcard constraints included), for every rule.
+    """Rule -> the regex of its benchmark file (wildcard constraints included), for every rule.
 
     A function: evaluated once every rule file is read, rules defined after this one included.
     """
-    return {r.name: str(r.benchmark) for r in workflow.rules if r.benchmark is not None}
+    return {
+        r.name: regex_from_filepattern(str(r.benchmark))
+        for r in workflow.rules
+        if r.benchmark is not None
+    }

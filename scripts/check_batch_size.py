@@ -5,6 +5,8 @@ indexed). This is a rule of its own, without retries: the training rule's one re
 killed job, and a batch too large would fail the same way twice.
 """
 
+import math
+
 from snakevision.job import start
 
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
@@ -20,6 +22,6 @@ if problem := batch_problem(
 ):
     raise ValueError(problem)
 write_json(
-    {"train_images": images, "batch_size": batch_size, "batches": -(-images // batch_size)},
+    {"train_images": images, "batch_size": batch_size, "batches": math.ceil(images / batch_size)},
     job.output[0],
 )

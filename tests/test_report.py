@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from snakemake.io import regex_from_filepattern
 from snakevision import frontpage, resources
 
+# As rules/common.smk gives them: Snakemake's own regex of each rule's benchmark pattern.
 PATTERNS = {
-    "train_classifier": "benchmarks/classification/train_{model,convnet|mini_xception}.tsv",
-    "filters": "benchmarks/interpretation/filters_{model,convnet|mini_xception}_{layer}.tsv",
-    "index": "benchmarks/data/index.tsv",
-    "resources": "benchmarks/report/resources.tsv",
+    rule: regex_from_filepattern(pattern)
+    for rule, pattern in {
+        "train_classifier": "benchmarks/classification/train_{model,convnet|mini_xception}.tsv",
+        "filters": "benchmarks/interpretation/filters_{model,convnet|mini_xception}_{layer}.tsv",
+        "index": "benchmarks/data/index.tsv",
+        "resources": "benchmarks/report/resources.tsv",
+    }.items()
 }
 BENCHMARK = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
 
-def test_pattern_regex_keeps_constraints_and_repeats():
-    regex = resources.pattern_regex("a/{x,\\d{2}}_{y}/{x}.tsv")
-    assert regex.match("a/12_b_c/12.tsv").groupdict() == {"x": "12", "y": "b_c"}
-    assert not regex.match("a/1_b/1.tsv") and not regex.match("a/12_b/13.tsv")
+def test_jobs_are_named_with_constraints_and_repeated_wildcards():
+    patterns = {"r": regex_from_filepattern("a/{x,\\d{2}}_{y}/{x}.tsv")}
+    assert resources.job_of("a/12_b_c/12.tsv", patterns) == ("r", "x=12,y=b_c")
+    assert resources.job_of("a/1_b/1.tsv", patterns) is None
+    assert resources.job_of("a/12_b/13.tsv", patterns) is None
 
 
 def test_gather_names_jobs_skips_itself_and_sorts_slowest_first(tmp_path, monkeypatch):

@@ -17,43 +17,15 @@ COLUMNS = ["rule", "wildcards", "wall_s", "cpu_s", "max_rss_mb", "benchmark"]
 BENCHMARK_COLUMNS = {"s": "wall_s", "cpu_time": "cpu_s", "max_rss": "max_rss_mb"}
 
 
-def _wildcard(text: str, start: int) -> tuple[str, str | None, int]:
-    """The name, the constraint (or None) and the end of the wildcard opening at text[start]."""
-    depth, end = 0, start
-    for end in range(start, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[end], 0)
-        if depth == 0:
-            break
-    else:
-        raise ValueError(f"benchmark pattern {text!r}: unclosed '{{' at {start}")
-    name, _, constraint = text[start + 1 : end].partition(",")
-    return name.strip(), constraint.strip() or None, end + 1
-
-
-def pattern_regex(pattern: str) -> re.Pattern[str]:
-    """A Snakemake file pattern ("benchmarks/{model,a|b}.tsv") as a regex with named groups."""
-    parts, seen, i = [], set(), 0
-    while (start := pattern.find("{", i)) >= 0:
-        parts.append(re.escape(pattern[i:start]))
-        name, constraint, i = _wildcard(pattern, start)
-        if name in seen:
-            parts.append(f"(?P={name})")
-        else:
-            seen.add(name)
-            parts.append(f"(?P<{name}>{constraint or '.+'})")
-    parts.append(re.escape(pattern[i:]))
-    return re.compile("".join(parts) + r"\Z")
-
-
 def job_of(path: str, patterns: Mapping[str, str]) -> tuple[str, str] | None:
-    """The rule whose benchmark pattern matches path and its wildcards ("name=value,..."), or None.
+    """The rule whose benchmark regex matches path and its wildcards ("name=value,..."), or None.
 
-    None for a file no rule of this run writes: left by a rule since renamed, or by a model or
-    setting no longer configured (patterns carry the wildcard constraints).
+    patterns: rule -> the regex of its benchmark file (Snakemake's, constraints included). None
+    for a file no rule of this run writes: left by a rule since renamed, or by a model or
+    setting no longer configured.
     """
     for rule, pattern in patterns.items():
-        match = pattern_regex(pattern).match(path)
-        if match:
+        if match := re.match(pattern, path):
             return rule, ",".join(f"{k}={v}" for k, v in match.groupdict().items())
     return None
 
