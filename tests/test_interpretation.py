@@ -48,6 +48,13 @@ def test_grid_standardises_each_channel_and_keeps_dead_ones_flat() -> None:
     assert (dead == 0).all()  # constant zero: no division by a zero std
 
 
+def test_a_one_pixel_map_is_standardised_across_its_channels() -> None:
+    grid = activations.grid(np.array([[[0.0, 0.0, 0.5, 3.0]]]))  # two dead channels, two live
+    cells = grid[0, ::2]
+    assert grid.shape == (1, 4 * 2 - 1)
+    assert cells[0] == cells[1] < cells[2] < cells[3] and cells[3] > 200
+
+
 def test_activations_come_from_one_pass_for_every_shown_layer(tmp_path: Path) -> None:
     model = small_convnet()
     assert [layer.name for layer in shown_layers(model)] == ["conv1", "pool1", "sep1", "conv2"]

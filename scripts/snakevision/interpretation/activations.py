@@ -36,9 +36,13 @@ def activations(model: keras.Model, image: np.ndarray) -> dict[str, np.ndarray]:
 def grid(activation: np.ndarray) -> np.ndarray:
     """Channels side by side, PER_ROW a row, each standardised to x64 +128, 1 px gaps (uint8).
 
-    A channel that is constant (a dead filter, often all zeros after relu) stays as it is.
+    A channel that is constant (a dead filter, often all zeros after relu) stays as it is. A
+    1x1 map has one value per channel, which cannot be standardised on its own: its channels
+    are standardised together, so the grid shows which of them fire.
     """
     height, width, channels = activation.shape
+    if height * width == 1 and activation.std() > 0:
+        activation = (activation - activation.mean()) / activation.std() * 64 + 128
     columns = min(PER_ROW, channels)
     rows = math.ceil(channels / columns)
     canvas = np.zeros((rows * (height + 1) - 1, columns * (width + 1) - 1), dtype="uint8")
