@@ -161,7 +161,6 @@ def epoch_timer(images_per_epoch: int):
     progress line.
     """
     import keras
-    from snakevision import training
 
     class Timer(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -175,7 +174,7 @@ def epoch_timer(images_per_epoch: int):
             self.cpu_start = self.cpu_stop = time.process_time()
 
         def on_test_begin(self, logs=None) -> None:
-            training.wait_for_device(self.model)  # JAX queues steps ahead of the device
+            keras.ops.convert_to_numpy(self.model.optimizer.iterations)  # JAX queues steps ahead
             self.stop, self.cpu_stop = time.perf_counter(), time.process_time()
 
         def on_epoch_end(self, epoch, logs=None) -> None:

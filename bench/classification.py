@@ -57,7 +57,7 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
     start = time.perf_counter()
     history = training.fit(
         lambda: build(args.image_size, seed=settings.seed),
-        training.CLASSIFICATION,
+        training.TASKS["classification"],
         settings,
         train=(load["train_images"], load["train_labels"]),
         val=(load["val_images"], load["val_labels"]),

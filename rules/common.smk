@@ -4,7 +4,7 @@ import math
 import os
 
 from snakemake.io import regex_from_filepattern
-from snakevision.batching import BATCH_NORMALIZED, CPU_MICRO_BATCH
+from snakevision import micro_batches
 from snakevision.imports import library_modules
 from snakevision.pictures import file_name, local_path
 
@@ -47,15 +47,14 @@ MB_PER_IMAGE = {
 def training_mem_mb(model, image_size, train):
     """Host memory to request for training: the runtime plus one pass's activations, with margin.
 
-    micro_batches: auto splits batches on a CPU only, into parts of at most CPU_MICRO_BATCH
-    images, and never under batch normalization or mixed_float16 (training.micro_batches); a
-    GPU job's host memory holds no activations, so the CPU's parts bound what a job needs.
+    A GPU job's host memory holds no activations, so the parts of a batch on a CPU (where
+    `micro_batches: auto` splits) bound what a job needs.
     """
     per_image, size = MB_PER_IMAGE[model]
-    batch, parts = train["batch_size"], train["micro_batches"]
-    if parts == "auto":
-        whole = model in BATCH_NORMALIZED or train["precision"] == "mixed_float16"
-        parts = 1 if whole else math.ceil(batch / CPU_MICRO_BATCH)
+    batch = train["batch_size"]
+    parts = micro_batches.count(
+        train["micro_batches"], batch, model, train["precision"], accelerator=False
+    )
     images = math.ceil(batch / parts)
     return int(1500 + 1.25 * per_image * images * (image_size / size) ** 2)
 

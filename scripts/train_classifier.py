@@ -1,7 +1,5 @@
 """Rule train_classifier: a cats-vs-dogs model, best val_loss kept, resumable."""
 
-from pathlib import Path
-
 from snakevision.job import start
 
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
@@ -9,20 +7,17 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 from snakevision import training  # noqa: E402
 from snakevision.models import classification  # noqa: E402
 from snakevision.npy import Rows  # noqa: E402
+from snakevision.resume import state_dir  # noqa: E402
 
 settings = training.Settings.from_params(job.params.train)
 build = classification.BUILDERS[job.wildcards.model]
 training.fit(
     lambda: build(job.params.image_size, seed=settings.seed),
-    training.CLASSIFICATION,
+    training.TASKS["classification"],
     settings,
-    train=(
-        Rows(job.input.train_images),
-        Rows(job.input.train_labels),
-    ),
+    train=(Rows(job.input.train_images), Rows(job.input.train_labels)),
     val=(Rows(job.input.val_images), Rows(job.input.val_labels)),
     model_path=job.output.model,
     history_path=job.output.history,
-    state_dir=training.state_dir(Path(job.output.model)),
-    section=f"classification.train.{job.wildcards.model}",  # named in messages
+    state_dir=state_dir(job.output.model),
 )

@@ -1,7 +1,5 @@
 """Rule train_segmentation: the book's segmentation model, best val_loss kept, resumable."""
 
-from pathlib import Path
-
 from snakevision.job import start
 
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
@@ -9,15 +7,15 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 from snakevision import training  # noqa: E402
 from snakevision.models import segmentation  # noqa: E402
 from snakevision.npy import Rows  # noqa: E402
+from snakevision.resume import state_dir  # noqa: E402
 
 training.fit(
     lambda: segmentation.build(job.params.image_size, num_classes=3),
-    training.SEGMENTATION,
+    training.TASKS["segmentation"],
     training.Settings.from_params(job.params.train),
     train=(Rows(job.input.train_images), Rows(job.input.train_masks)),
     val=(Rows(job.input.val_images), Rows(job.input.val_masks)),
     model_path=job.output.model,
     history_path=job.output.history,
-    state_dir=training.state_dir(Path(job.output.model)),
-    section="segmentation.train",  # named in messages
+    state_dir=state_dir(job.output.model),
 )

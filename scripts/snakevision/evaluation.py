@@ -5,13 +5,13 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from snakevision.batches import predict
 from snakevision.metrics import (
     ConfusionAccumulator,
     classification_metrics,
     majority_baseline,
     segmentation_metrics,
 )
-from snakevision.training import predict
 
 
 def segmentation(
