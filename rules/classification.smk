@@ -92,7 +92,7 @@ rule evaluate_classifier:
     input:
         model=f"{CLS}/{{model}}/model.keras",
         images=f"{CLS_DATA}/test_images.npy",
-        labels=f"{CLS_DATA}/test_labels.npy",
+        truth=f"{CLS_DATA}/test_labels.npy",
         code=library("evaluate.py"),
     output:
         report(
@@ -112,6 +112,7 @@ rule evaluate_classifier:
         mem_mb=3000,
         runtime=60,
     params:
+        task="classification",
         batch_size=config["classification"]["evaluate"]["batch_size"],
         backend=config["keras_backend"],
     script:

@@ -73,7 +73,7 @@ rule evaluate_segmentation:
     input:
         model=f"{SEG}/model.keras",
         images=f"{SEG_DATA}/val_images.npy",
-        masks=f"{SEG_DATA}/val_masks.npy",
+        truth=f"{SEG_DATA}/val_masks.npy",
         code=library("evaluate.py"),
     output:
         report(
@@ -92,6 +92,7 @@ rule evaluate_segmentation:
         mem_mb=3000,
         runtime=60,
     params:
+        task="segmentation",
         batch_size=config["segmentation"]["evaluate"]["batch_size"],
         backend=config["keras_backend"],
     script:

@@ -10,9 +10,8 @@ from snakevision.files import write_json  # noqa: E402
 from snakevision.npy import Rows  # noqa: E402
 
 model = keras.models.load_model(job.input.model)
-images = Rows(job.input.images)
-if hasattr(job.input, "masks"):  # segmentation; classifiers have labels
-    metrics = evaluation.segmentation(model, images, Rows(job.input.masks), job.params.batch_size)
-else:
-    metrics = evaluation.classifier(model, images, Rows(job.input.labels), job.params.batch_size)
+evaluate = {"segmentation": evaluation.segmentation, "classification": evaluation.classifier}
+metrics = evaluate[job.params.task](
+    model, Rows(job.input.images), Rows(job.input.truth), job.params.batch_size
+)
 write_json(metrics, job.output[0])
