@@ -7,8 +7,6 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-from snakevision.models import shapes
-from snakevision.models.shapes import XCEPTION_SIZES  # filters of the five residual blocks
 
 # Width of summary_text's table, wide enough for the "Connected to" column.
 LINE_LENGTH = 110
@@ -44,13 +42,6 @@ def residual_block(x: keras.KerasTensor, filters: int, pooling: bool = False) ->
     return layers.add([x, residual])
 
 
-def conv_bn_relu(x: keras.KerasTensor, filters: int, kernel_size: int = 3) -> keras.KerasTensor:
-    """Apply Conv2D, BatchNormalization, relu; no conv bias, since BN's offset replaces it."""
-    x = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    return layers.Activation("relu")(x)
-
-
 def separable_block(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
     """Apply the mini Xception block: (BN, relu, SeparableConv2D) x2, pool, projected shortcut.
 
@@ -65,10 +56,9 @@ def separable_block(x: keras.KerasTensor, filters: int, name: str) -> keras.Kera
         x = layers.SeparableConv2D(
             filters, 3, padding="same", use_bias=False, name=f"{name}_sepconv{i}"
         )(x)
-    pool, stride = shapes.XCEPTION_POOL, shapes.XCEPTION_STRIDE
-    x = layers.MaxPooling2D(pool, strides=stride, padding="same", name=f"{name}_pool")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
     residual = layers.Conv2D(
-        filters, 1, strides=stride, padding="same", use_bias=False, name=f"{name}_shortcut"
+        filters, 1, strides=2, padding="same", use_bias=False, name=f"{name}_shortcut"
     )(residual)
     return layers.add([x, residual], name=f"{name}_add")
 
@@ -80,15 +70,19 @@ def _classifier_head(x: keras.KerasTensor) -> keras.KerasTensor:
 
 def convnet(image_size: int = 180, seed: int | None = None) -> keras.Model:
     """Return the chapter-8 convnet with augmentation and dropout (991,041 params at 180)."""
-    shapes.require("convnet", image_size)
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = augmentation(seed)(inputs)
     x = layers.Rescaling(1.0 / 255)(x)
-    # Named conv1..conv5 and pool1..pool4: config and interpretation outputs refer to them.
-    for i, filters in enumerate(shapes.CONVNET_FILTERS, start=1):
-        if i > 1:
-            x = layers.MaxPooling2D(shapes.CONVNET_POOL, name=f"pool{i - 1}")(x)
-        x = layers.Conv2D(filters, shapes.CONVNET_KERNEL, activation="relu", name=f"conv{i}")(x)
+    # Named: config and interpretation outputs refer to the layers by name.
+    x = layers.Conv2D(32, 3, activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Conv2D(128, 3, activation="relu", name="conv3")(x)
+    x = layers.MaxPooling2D(2, name="pool3")(x)
+    x = layers.Conv2D(256, 3, activation="relu", name="conv4")(x)
+    x = layers.MaxPooling2D(2, name="pool4")(x)
+    x = layers.Conv2D(256, 3, activation="relu", name="conv5")(x)
     x = layers.Flatten()(x)
     x = layers.Dropout(0.5)(x)
     return keras.Model(inputs, _classifier_head(x), name="convnet")
@@ -96,12 +90,11 @@ def convnet(image_size: int = 180, seed: int | None = None) -> keras.Model:
 
 def mini_xception(image_size: int = 180, seed: int | None = None) -> keras.Model:
     """Return the book's mini Xception: separable residual blocks, global pooling, dropout."""
-    shapes.require("mini_xception", image_size)
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = augmentation(seed)(inputs)
     x = layers.Rescaling(1.0 / 255)(x)
-    x = layers.Conv2D(32, shapes.XCEPTION_STEM, use_bias=False, name="conv1")(x)
-    for i, filters in enumerate(XCEPTION_SIZES, start=1):
+    x = layers.Conv2D(32, 5, use_bias=False, name="conv1")(x)
+    for i, filters in enumerate([32, 64, 128, 256, 512], start=1):
         x = separable_block(x, filters, name=f"block{i}")
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.5)(x)

@@ -1,119 +1,43 @@
-"""The image sizes each model can take, from the layer settings its builder uses.
+"""The image sizes each model can take, read off its builder in this package, for the config check.
 
 Keras-free, as the Snakefile's config check imports it on every snakemake run (a dry run
-included), where importing Keras would add seconds. The builders take their strides, kernels
-and poolings from here, and refuse a size this module refuses, so the check cannot drift from
-them; tests build the real models at the limits.
+included), where importing Keras would add seconds. Tests build the real models on both sides
+of each limit, so these numbers cannot drift from the builders.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
-# The book's segmentation model: (filters, strides) of the encoder's Conv2D and the decoder's
-# Conv2DTranspose layers, in order, all 3x3 with 'same' padding.
-SEGMENTATION_ENCODER = ((64, 2), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1))
-SEGMENTATION_DECODER = ((256, 1), (256, 2), (128, 1), (128, 2), (64, 1), (64, 2))
+# Models that halve the size with strided 'same' convolutions and double it back: other sizes
+# give masks larger than the images.
+MULTIPLE_OF = {
+    "segmentation": (8, "it halves the size 3 times and doubles it back"),
+}
 
-# The chapter-8 convnet: these 'valid' convolutions, with a pooling between each two.
-CONVNET_FILTERS = (32, 64, 128, 256, 256)
-CONVNET_KERNEL = 3
-CONVNET_POOL = 2  # MaxPooling2D(2): 'valid', stride 2
-
-# The mini Xception: a 'valid' 5x5 convolution, then one block per size, each ending in a
-# MaxPooling2D(3, strides=2, padding='same') beside a strided 1x1 shortcut.
-XCEPTION_STEM = 5
-XCEPTION_SIZES = (32, 64, 128, 256, 512)
-XCEPTION_POOL, XCEPTION_STRIDE = 3, 2
-
-
-def _valid(size: int, kernel: int, stride: int = 1) -> int:
-    """Side after a 'valid' convolution or pooling (0 or less: nothing is left)."""
-    return (size - kernel) // stride + 1
-
-
-def segmentation_output(size: int) -> int:
-    """Side of the segmentation model's mask for a size x size image."""
-    for _, stride in SEGMENTATION_ENCODER:
-        size = math.ceil(size / stride)  # 'same' padding rounds up
-    for _, stride in SEGMENTATION_DECODER:
-        size *= stride  # a 'same' Conv2DTranspose multiplies by its stride
-    return size
-
-
-def convnet_output(size: int) -> int:
-    """Side of the convnet's last feature map for a size x size image."""
-    for i in range(len(CONVNET_FILTERS)):
-        if i:
-            size = _valid(size, CONVNET_POOL, CONVNET_POOL)
-        size = _valid(size, CONVNET_KERNEL)
-    return size
-
-
-def mini_xception_output(size: int) -> int:
-    """Side of the mini Xception's last feature map for a size x size image."""
-    size = _valid(size, XCEPTION_STEM)
-    for _ in XCEPTION_SIZES:
-        size = math.ceil(size / XCEPTION_STRIDE) if size > 0 else size
-    return size
-
-
-def _smallest(output: Callable[[int], int]) -> int:
-    """The smallest size whose last feature map keeps at least one pixel."""
-    size = 1
-    while output(size) < 1:
-        size += 1
-    return size
-
-
-def segmentation_problem(size: int) -> str | None:
-    """Why the segmentation model cannot take size, None if it can."""
-    halvings = sum(stride == 2 for _, stride in SEGMENTATION_ENCODER)
-    step = math.prod(stride for _, stride in SEGMENTATION_ENCODER)
-    if segmentation_output(size) == size:
-        return None
-    below = size // step * step
-    return (
-        f"needs a multiple of {step}: it halves the size {halvings} times and doubles it back, "
-        f"so {size} px images would give {segmentation_output(size)} px masks; allowed: "
-        f"{below} or {below + step}"
-    )
-
-
-def _at_least(output: Callable[[int], int], why: str) -> Callable[[int], str | None]:
-    def problem(size: int) -> str | None:
-        smallest = _smallest(output)
-        return (
-            None
-            if size >= smallest
-            else f"needs at least {smallest} px: {why}; allowed: {smallest} or more"
-        )
-
-    return problem
-
-
-PROBLEMS: dict[str, Callable[[int], str | None]] = {
-    "segmentation": segmentation_problem,
-    "convnet": _at_least(
-        convnet_output,
-        f"its {len(CONVNET_FILTERS)} unpadded {CONVNET_KERNEL}x{CONVNET_KERNEL} convolutions "
-        f"and {len(CONVNET_FILTERS) - 1} poolings leave nothing of a smaller image",
+# Models whose unpadded ('valid') convolutions and poolings leave nothing of a smaller image.
+AT_LEAST = {
+    "convnet": (
+        78,
+        "its 5 unpadded 3x3 convolutions and 4 poolings leave nothing of a smaller image",
     ),
-    "mini_xception": _at_least(
-        mini_xception_output,
-        f"its unpadded {XCEPTION_STEM}x{XCEPTION_STEM} convolution leaves nothing of a smaller "
-        "image",
-    ),
+    "mini_xception": (5, "its unpadded 5x5 convolution leaves nothing of a smaller image"),
 }
 
 
 def problem(model: str, size: int) -> str | None:
     """Why model cannot take size x size images ('needs ...'), None if it can."""
-    return PROBLEMS[model](size)
+    if model in MULTIPLE_OF:
+        step, why = MULTIPLE_OF[model]
+        if size % step == 0:
+            return None
+        below, above = size // step * step, math.ceil(size / step) * step
+        return (
+            f"needs a multiple of {step}: {why}, so {size} px images would give {above} px "
+            f"masks; allowed: {below} or {above}"
+        )
+    smallest, why = AT_LEAST[model]
+    if size >= smallest:
+        return None
+    return f"needs at least {smallest} px: {why}; allowed: {smallest} or more"
 
-
-def require(model: str, size: int) -> None:
-    """Raise ValueError if model cannot take size x size images."""
-    if reason := problem(model, size):
-        raise ValueError(f"image_size {size}: model {model} {reason}")
