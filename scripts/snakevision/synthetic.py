@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from snakevision.files import atomic
+from snakevision.pets import breed_of, species_of
 from snakevision.workers import process_pool
 
 CAT_BREEDS: tuple[str, ...] = (
@@ -153,7 +154,7 @@ def _pets(images_per_breed: int) -> list[tuple[str, int, int]]:
 def _breed_ids(class_id: int) -> tuple[int, int]:
     """(species, breed id within the species) of a class id, as list.txt numbers them."""
     breed = _BREEDS[class_id - 1]
-    if breed[0].isupper():
+    if species_of(breed) == "cat":
         return 1, CAT_BREEDS.index(breed) + 1
     return 2, DOG_BREEDS.index(breed) + 1
 
@@ -163,7 +164,7 @@ def _pet_files(job: tuple[int, int, int, str, int, int]) -> tuple[bytes, bytes, 
     seed, class_id, n, stem, min_side, max_side = job
     # One generator per picture: a stem looks the same whatever images_per_breed is.
     rng = np.random.default_rng([seed, class_id, n])
-    cat = _BREEDS[class_id - 1][0].isupper()
+    cat = species_of(_BREEDS[class_id - 1]) == "cat"
     picture, mask, head = _draw_picture(rng, cat, class_id, min_side, max_side)
     head_box = (*head, picture.shape[1], picture.shape[0])
     return _encode(picture, QUIRKS.get(stem, "jpeg")), _png(_trimap(mask)), head_box
@@ -448,7 +449,7 @@ def _lines(records: list[tuple[str, int, int, int]]) -> str:
 
 def _xml(stem: str, x0: int, y0: int, x1: int, y1: int, width: int, height: int) -> bytes:
     """Return a PASCAL VOC head-box annotation like those in annotations/xmls."""
-    species = "cat" if stem[0].isupper() else "dog"
+    species = species_of(breed_of(stem))
     return (
         "<annotation><folder>OXIIIT</folder>"
         f"<filename>{stem}.jpg</filename>"
