@@ -9,7 +9,7 @@ import numpy as np
 
 # Mask values 0, 1, 2 are the trimap's 1, 2, 3 minus one.
 SEGMENTATION_CLASSES: tuple[str, ...] = ("pet", "background", "border")
-CLASSIFICATION_CLASSES: tuple[str, ...] = ("cat", "dog")
+CLASSIFICATION_CLASSES: tuple[str, ...] = ("cat", "dog")  # labels 0 and 1, the species
 
 
 def _as_labels(array: Any, num_classes: int, name: str) -> np.ndarray:

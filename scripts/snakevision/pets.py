@@ -16,6 +16,7 @@ from snakevision.images import (
     open_trimap,
     picture_suffixes,
 )
+from snakevision.metrics import CLASSIFICATION_CLASSES as SPECIES  # label 0 cat, 1 dog
 from snakevision.workers import process_pool
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,6 @@ INDEX_COLUMNS = [
     "reason",
 ]
 SPLIT_COLUMNS = ["stem", "task", "split"]
-SPECIES = ("cat", "dog")  # label 0 and 1
 SNAKEMAKE_MARKER = ".snakemake_timestamp"  # Snakemake's own file in directory outputs
 
 
