@@ -14,10 +14,9 @@ TRIMAP_VALUES = (1, 2, 3)
 
 # 16-bit grey: convert() clips these to 255 instead of scaling, so they take their own path.
 SIXTEEN_BIT = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
-# 32-bit integers and floats: no fixed range that would say which value is white.
-NO_RANGE = frozenset({"I", "F"})
-# Modes whose stored numbers are the trimap labels (palette indices for P), not grey levels.
-LABEL_MODES = frozenset({"P"}) | SIXTEEN_BIT | NO_RANGE
+# Modes whose stored numbers are the trimap labels (palette indices for P, 32-bit integers and
+# floats from arrays), not grey levels.
+LABEL_MODES = frozenset({"P", "I", "F"}) | SIXTEEN_BIT
 
 
 class DecodeError(ValueError):
@@ -36,16 +35,11 @@ def _unreadable(path: Path, exc: OSError) -> OSError | None:
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
-    """The decoded picture as RGB; modes without a known white level are refused."""
+    """The decoded picture as RGB, 16-bit grey scaled down rather than clipped."""
     if image.mode == "RGB":
         return image  # the common JPEG case: convert() would copy it
     if image.mode in SIXTEEN_BIT:
         return Image.fromarray((np.asarray(image) >> 8).astype(np.uint8)).convert("RGB")
-    if image.mode in NO_RANGE:
-        raise DecodeError(
-            f"mode {image.mode}: pixels have no fixed range; "
-            "save the picture with 8 bits per channel"
-        )
     return image.convert("RGB")
 
 
@@ -57,8 +51,6 @@ def open_rgb(path: Path) -> Image.Image:
             with Image.open(path) as image:
                 image.load()
                 return _to_rgb(image)
-    except DecodeError:
-        raise  # already says why; not to be wrapped as 'undecodable' below
     except UnidentifiedImageError as exc:
         raise DecodeError("not an image") from exc
     except Image.DecompressionBombError as exc:  # a damaged header can claim any size
