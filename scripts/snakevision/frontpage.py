@@ -60,11 +60,6 @@ def _cell(text: str) -> str:
     return '"' + str(text).replace('"', '""') + '"'
 
 
-def _trained(name: str, train: Mapping[str, Any], precision: str) -> str:
-    """One model's settings that matter for comparison."""
-    return f"{name} {train['epochs']} epochs, batch {train['batch_size']}, {precision}"
-
-
 def front_page(
     metrics: pd.DataFrame,
     split: pd.DataFrame,
@@ -91,7 +86,8 @@ def front_page(
         if task in counts
     )
     trained = "; ".join(
-        _trained(model, train, precisions[model]) for model, train in settings["train"].items()
+        f"{model} {train['epochs']} epochs, batch {train['batch_size']}, {precisions[model]}"
+        for model, train in settings["train"].items()
     )
     lines = [
         "Results",

@@ -66,36 +66,17 @@ def _row(stem: str, image: str, trimap: str, fmt: str, reason: str) -> dict:
 def _check_pair(pair: tuple[str, str, str]) -> dict:
     """Decode one image/trimap pair and say whether it is usable."""
     stem, image, trimap = pair
-    if not trimap:
-        return _row(stem, image, trimap, image_format(Path(image)), "no trimap")
     if not image:
         return _row(stem, image, trimap, "", "no image")
     fmt = image_format(Path(image))
+    if not trimap:
+        return _row(stem, image, trimap, fmt, "no trimap")
     try:
-        picture = open_rgb(Path(image))
+        picture, mask = open_rgb(Path(image)), open_trimap(Path(trimap))
     except DecodeError as exc:
         return _row(stem, image, trimap, fmt, str(exc))
-    try:
-        mask = open_trimap(Path(trimap))
-    except DecodeError as exc:
-        return _row(stem, image, trimap, fmt, str(exc))
-    if mask.size != picture.size:
-        return _row(
-            stem,
-            image,
-            trimap,
-            fmt,
-            f"trimap size {mask.size} differs from image size {picture.size}",
-        )
-    return _row(stem, image, trimap, fmt, "")
-
-
-def _claim(found: dict[str, str], path: Path) -> str:
-    """Record path under its stem; if another file has it (a.jpg, a.JPG), why path is left out."""
-    if path.stem in found:
-        return f"same stem as {Path(found[path.stem]).name}"
-    found[path.stem] = str(path)
-    return ""
+    differ = f"trimap size {mask.size} differs from image size {picture.size}"
+    return _row(stem, image, trimap, fmt, differ if mask.size != picture.size else "")
 
 
 def _file_row(column: str, stem: str, path: str, fmt: str, reason: str) -> dict:
@@ -122,8 +103,11 @@ def _scan(folder: Path, column: str, suffix: str, found: dict[str, str]) -> list
         if path.name == SNAKEMAKE_MARKER or not path.is_file():
             continue
         if path.suffix.lower() == suffix and not path.name.startswith("."):
-            if taken := _claim(found, path):
+            if path.stem in found:  # a.jpg and a.JPG: the first keeps the stem
+                taken = f"same stem as {Path(found[path.stem]).name}"
                 rows.append(_file_row(column, path.stem, str(path), "", taken))
+            else:
+                found[path.stem] = str(path)
         else:
             rows.append(_left_out(path, column))
     return rows
