@@ -141,7 +141,6 @@ def loss_curves(
     title: str = "Segmentation: training and validation loss",
 ) -> None:
     """Training and validation loss per epoch (columns epoch, loss, val_loss), best epoch marked."""
-    history = history.reset_index(drop=True)
     with figure(path, figsize=(7, 4.5)) as fig:
         ax = fig.add_subplot()
         _curve(ax, history, "loss", mark_best=True)
@@ -154,7 +153,6 @@ def classifier_curves(
     title: str = "Classification: training history",
 ) -> None:
     """Accuracy and loss panels (training vs validation per epoch), best val_loss epoch marked."""
-    history = history.reset_index(drop=True)
     with figure(path, figsize=(12, 4.5)) as fig:
         acc, loss = fig.subplots(1, 2)
         _curve(acc, history, "accuracy", mark_best=False)
@@ -230,7 +228,6 @@ def comparison_chart(df: pd.DataFrame, path: str | os.PathLike[str], data: str =
     Accuracies are fractions in [0, 1]; a missing `book_accuracy` (NaN) draws no book bar. The
     legend names what ours were measured on: data (e.g. "synthetic") and the test images.
     """
-    df = df.reset_index(drop=True)
     tested = ", ".join(filter(None, [data, f"{int(df['num_images'].max()):,} test images"]))
     x = np.arange(len(df))
     width = 0.38
