@@ -11,6 +11,7 @@ from snakevision import pictures  # noqa: E402
 from snakevision.files import atomic  # noqa: E402
 from snakevision.images import resized  # noqa: E402
 from snakevision.interpretation import gradcam, imagenet  # noqa: E402
+from snakevision.metrics import CLASSIFICATION_CLASSES  # noqa: E402
 
 chosen = pictures.chosen(
     job.params.pictures, job.input.pictures, job.input.get("index"), job.input.get("split")
@@ -21,7 +22,7 @@ if job.params.imagenet:
     preprocess = imagenet.preprocess
 else:
     model = keras.models.load_model(job.input.model)
-    names = list(gradcam.BINARY_CLASSES)
+    names = list(CLASSIFICATION_CLASSES)  # the sigmoid gives p(dog)
     preprocess = gradcam.as_float
 settings = job.params.gradcam
 key = f"interpretation.gradcam.layers.{job.wildcards.model}"

@@ -170,27 +170,6 @@ def test_a_stem_does_not_depend_on_how_many_are_made(
     assert fewer["images/pug_1.jpg"] == files["images/pug_1.jpg"]
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"images_per_breed": 0}, "images_per_breed"),
-        ({"seed": -1}, "seed"),
-        ({"min_side": 15, "max_side": 20}, "min_side"),
-        ({"min_side": 100, "max_side": 50}, "max_side"),
-    ],
-)
-def test_rejects_bad_arguments(tmp_path: Path, options: dict[str, int], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        _write(tmp_path, **options)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_rejects_one_path_for_both(tmp_path: Path) -> None:
-    path = tmp_path / "both.tar.gz"
-    with pytest.raises(ValueError, match="same file"):
-        synthetic.write_archives(path, path, images_per_breed=1, seed=0)
-
-
 def test_interrupted_write_leaves_the_old_archive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -87,29 +87,6 @@ def _check_member(member: tarfile.TarInfo) -> None:
         raise UnsafeArchiveError(f"member {member.name!r} is not a regular file or folder")
 
 
-def _check_layout(members: list[tarfile.TarInfo]) -> None:
-    """Refuse names no file system can hold as given, before anything is written."""
-    kinds: dict[tuple[str, ...], str] = {}  # path parts -> "file" or "folder"
-    for member in members:
-        name, parts = member.name, PurePosixPath(member.name).parts
-        kind = "folder" if member.isdir() else "file"
-        if "\0" in name:
-            problem = "holds a NUL character, where its name would be cut short"
-        elif not parts and not member.isdir():
-            problem = "is a file without a name"
-        elif any(len(part.encode()) > 255 for part in parts):
-            problem = "has a path part longer than 255 bytes"
-        elif any(kinds.get(parts[:i]) == "file" for i in range(1, len(parts))):
-            problem = "lies inside a file of the archive"
-        elif kinds.get(parts, kind) != kind:
-            problem = "is both a file and a folder in the archive"
-        else:
-            kinds.update({parts[:i]: "folder" for i in range(1, len(parts))})
-            kinds[parts] = kind
-            continue
-        raise ValueError(f"member {name!r} {problem}; the archive is damaged or not the right one")
-
-
 def extract(archive: Path, target: Path, top: str, expected: Expected | None = None) -> None:
     """Extract the folder `top` of a gzip or plain tar archive to target, atomically.
 
@@ -166,7 +143,6 @@ def _extract(archive: Path, target: Path, top: str) -> None:
             members = tar.getmembers()
             for member in members:
                 _check_member(member)
-            _check_layout(members)
             parts = [PurePosixPath(m.name).parts for m in members]
             if not any(
                 p[:1] == (top,) and (len(p) > 1 or m.isdir()) for p, m in zip(parts, members)

@@ -16,10 +16,7 @@ PARAMS_LINE = re.compile(r"params total=(\d+)")
 
 def parameter_count(summary: Path) -> int:
     """Total parameters from a summary written by models.classification.summary_text."""
-    match = PARAMS_LINE.search(Path(summary).read_text())
-    if not match:
-        raise ValueError(f"{summary}: no 'params total=' line; rerun the model_summary rule")
-    return int(match.group(1))
+    return int(PARAMS_LINE.search(Path(summary).read_text()).group(1))
 
 
 def classifiers(
@@ -35,7 +32,7 @@ def classifiers(
                 "test_accuracy": scores["accuracy"],
                 "book_accuracy": book.CLASSIFIER_ACCURACY.get(model, float("nan")),
                 "params": parameter_count(summary),
-                "auc": scores.get("auc"),
+                "auc": scores["auc"],
                 "num_images": scores["num_images"],
             }
         )
@@ -63,5 +60,5 @@ def headline(segmentation: Path, classifiers: dict[str, Path]) -> pd.DataFrame:
                 book.CLASSIFIER_ACCURACY.get(model),
             )
         )
-        rows.append(("classification", model, "auc", scores.get("auc"), None))
+        rows.append(("classification", model, "auc", scores["auc"], None))
     return pd.DataFrame(rows, columns=["task", "model", "metric", "value", "book_value"])

@@ -95,7 +95,7 @@ def _holds_everything(part: Path, expected: Expected) -> bool:
 
 
 def url_problem(url: str) -> str | None:
-    """What makes url unusable for download(), or None: checked before any attempt."""
+    """What makes url unusable for download(), or None: the config check asks before any job."""
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
         return "it contains a space or control character (write a space as %20)"
     try:
@@ -122,8 +122,6 @@ def _may_pass(exc: Exception, local: bool) -> bool:
     """
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code >= 500 or exc.code == 429
-    if isinstance(exc, (ValueError, http.client.InvalidURL)):  # a malformed URL or header
-        return False
     return not local
 
 
@@ -140,8 +138,6 @@ def download(
 
     An archive already at target with the right checksum is kept as it is.
     """
-    if problem := url_problem(url):
-        raise DownloadError(f"cannot download {url!r}: {problem}")
     target = Path(target)
     if is_valid(target, expected):
         log.info("%s is already present and valid: not fetched again", target)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -14,10 +16,9 @@ TRIMAP_VALUES = (1, 2, 3)
 
 # 16-bit grey: convert() clips these to 255 instead of scaling, so they take their own path.
 SIXTEEN_BIT = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
-# 32-bit integers and floats: no fixed range that would say which value is white.
-NO_RANGE = frozenset({"I", "F"})
-# Modes whose stored numbers are the trimap labels (palette indices for P), not grey levels.
-LABEL_MODES = frozenset({"P"}) | SIXTEEN_BIT | NO_RANGE
+# Modes whose stored numbers are the trimap labels (palette indices for P, 32-bit integers and
+# floats from arrays), not grey levels.
+LABEL_MODES = frozenset({"P", "I", "F"}) | SIXTEEN_BIT
 
 
 class DecodeError(ValueError):
@@ -36,37 +37,35 @@ def _unreadable(path: Path, exc: OSError) -> OSError | None:
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
-    """The decoded picture as RGB; modes without a known white level are refused."""
+    """The decoded picture as RGB, 16-bit grey scaled down rather than clipped."""
     if image.mode == "RGB":
         return image  # the common JPEG case: convert() would copy it
     if image.mode in SIXTEEN_BIT:
         return Image.fromarray((np.asarray(image) >> 8).astype(np.uint8)).convert("RGB")
-    if image.mode in NO_RANGE:
-        raise DecodeError(
-            f"mode {image.mode}: pixels have no fixed range; "
-            "save the picture with 8 bits per channel"
-        )
     return image.convert("RGB")
 
 
-def open_rgb(path: Path) -> Image.Image:
-    """Decode any format Pillow reads (JPEG, PNG, GIF, RGBA, 16-bit grey) into an RGB image."""
+def _decoded(path: Path, what: str, read: Callable[[Image.Image], Any]) -> Any:
+    """read(the decoded file at path); Pillow's errors become a DecodeError, prefixed by what."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # EXIF and palette-transparency chatter
             with Image.open(path) as image:
                 image.load()
-                return _to_rgb(image)
-    except DecodeError:
-        raise  # already says why; not to be wrapped as 'undecodable' below
+                return read(image)
     except UnidentifiedImageError as exc:
-        raise DecodeError("not an image") from exc
-    except Image.DecompressionBombError as exc:  # a damaged header can claim any size
-        raise DecodeError(f"too large to decode: {exc}") from exc
+        raise DecodeError(f"{what}is not an image" if what else "not an image") from exc
+    except Image.DecompressionBombError as exc:  # a damaged header, or a photo of 180+ Mpx
+        raise DecodeError(f"{what}too large to decode: {exc}") from exc
     except OSError as exc:
-        raise _unreadable(path, exc) or DecodeError(f"undecodable: {exc}") from exc
+        raise _unreadable(path, exc) or DecodeError(f"{what}undecodable: {exc}") from exc
     except (SyntaxError, ValueError) as exc:
-        raise DecodeError(f"undecodable: {exc}") from exc
+        raise DecodeError(f"{what}undecodable: {exc}") from exc
+
+
+def open_rgb(path: Path) -> Image.Image:
+    """Decode any format Pillow reads (JPEG, PNG, GIF, RGBA, 16-bit grey) into an RGB image."""
+    return _decoded(path, "", _to_rgb)
 
 
 def _listing(values: np.ndarray) -> str:
@@ -90,28 +89,20 @@ def _bad_values(values: np.ndarray, mode: str) -> DecodeError:
     return DecodeError(f"trimap has values {_listing(values)}{stored}, expected only 1, 2, 3")
 
 
+def _stored(image: Image.Image) -> tuple[str, np.ndarray | Image.Image]:
+    """A trimap's mode, and its labels as stored (label modes) or its grey levels."""
+    if image.mode in LABEL_MODES:
+        return image.mode, np.asarray(image)  # the numbers stored, not their palette colours
+    return image.mode, image if image.mode == "L" else image.convert("L")
+
+
 def open_trimap(path: Path) -> Image.Image:
     """Decode a trimap as 8-bit grey levels, checking its values are 1, 2 or 3."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            mode = image.mode
-            if mode in LABEL_MODES:
-                labels = np.asarray(image)  # the numbers stored, not their palette colours
-            else:
-                trimap = image if mode == "L" else image.convert("L")
-    except UnidentifiedImageError as exc:
-        raise DecodeError("trimap is not an image") from exc
-    except Image.DecompressionBombError as exc:
-        raise DecodeError(f"trimap too large to decode: {exc}") from exc
-    except OSError as exc:
-        raise _unreadable(path, exc) or DecodeError(f"trimap undecodable: {exc}") from exc
-    except (SyntaxError, ValueError) as exc:
-        raise DecodeError(f"trimap undecodable: {exc}") from exc
+    mode, trimap = _decoded(path, "trimap ", _stored)
     if mode in LABEL_MODES:
-        if not np.isin(labels, TRIMAP_VALUES).all():  # also refuses 1.5 in a float trimap
-            raise _bad_values(labels, mode)
-        return Image.fromarray(labels.astype(np.uint8))
+        if not np.isin(trimap, TRIMAP_VALUES).all():  # also refuses 1.5 in a float trimap
+            raise _bad_values(trimap, mode)
+        return Image.fromarray(trimap.astype(np.uint8))
     low, high = trimap.getextrema()  # ten times cheaper than np.unique on every trimap
     if low < min(TRIMAP_VALUES) or high > max(TRIMAP_VALUES):
         raise _bad_values(np.asarray(trimap), mode)

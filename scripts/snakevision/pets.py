@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from snakevision.images import (
     open_trimap,
     picture_suffixes,
 )
+from snakevision.metrics import CLASSIFICATION_CLASSES as SPECIES  # label 0 cat, 1 dog
 from snakevision.workers import process_pool
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,6 @@ INDEX_COLUMNS = [
     "reason",
 ]
 SPLIT_COLUMNS = ["stem", "task", "split"]
-SPECIES = ("cat", "dog")  # label 0 and 1
 SNAKEMAKE_MARKER = ".snakemake_timestamp"  # Snakemake's own file in directory outputs
 
 
@@ -67,50 +66,17 @@ def _row(stem: str, image: str, trimap: str, fmt: str, reason: str) -> dict:
 def _check_pair(pair: tuple[str, str, str]) -> dict:
     """Decode one image/trimap pair and say whether it is usable."""
     stem, image, trimap = pair
-    if not trimap:
-        return _row(stem, image, trimap, image_format(Path(image)), "no trimap")
     if not image:
         return _row(stem, image, trimap, "", "no image")
     fmt = image_format(Path(image))
+    if not trimap:
+        return _row(stem, image, trimap, fmt, "no trimap")
     try:
-        picture = open_rgb(Path(image))
+        picture, mask = open_rgb(Path(image)), open_trimap(Path(trimap))
     except DecodeError as exc:
         return _row(stem, image, trimap, fmt, str(exc))
-    try:
-        mask = open_trimap(Path(trimap))
-    except DecodeError as exc:
-        return _row(stem, image, trimap, fmt, str(exc))
-    if mask.size != picture.size:
-        return _row(
-            stem,
-            image,
-            trimap,
-            fmt,
-            f"trimap size {mask.size} differs from image size {picture.size}",
-        )
-    return _row(stem, image, trimap, fmt, "")
-
-
-def _claim(found: dict[str, str], path: Path) -> str:
-    """Record path under its stem; if another file has it (a.jpg, a.JPG), why path is left out."""
-    if path.stem in found:
-        return f"same stem as {Path(found[path.stem]).name}"
-    found[path.stem] = str(path)
-    return ""
-
-
-def _printable(text: str) -> str:
-    """text with the bytes of a non-UTF-8 file name as \\xNN: index.csv must be UTF-8."""
-    return os.fsencode(text).decode("utf-8", "backslashreplace")
-
-
-def _is_utf8(name: str) -> bool:
-    # Python keeps the undecodable bytes of a file name as lone surrogates ('\udce9').
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    differ = f"trimap size {mask.size} differs from image size {picture.size}"
+    return _row(stem, image, trimap, fmt, differ if mask.size != picture.size else "")
 
 
 def _file_row(column: str, stem: str, path: str, fmt: str, reason: str) -> dict:
@@ -134,15 +100,15 @@ def _scan(folder: Path, column: str, suffix: str, found: dict[str, str]) -> list
     """Claim folder's <stem><suffix> files in found; a row for every file left out, and why."""
     rows = []
     for path in sorted(folder.iterdir()):
-        if path.name == SNAKEMAKE_MARKER:
+        if path.name == SNAKEMAKE_MARKER or not path.is_file():
             continue
-        if not _is_utf8(path.name):  # never paired; written escaped
-            reason = "file name is not valid UTF-8; rename it"
-            rows.append(_file_row(column, _printable(path.stem), _printable(str(path)), "", reason))
-        elif path.suffix.lower() == suffix and not path.name.startswith(".") and path.is_file():
-            if taken := _claim(found, path):
+        if path.suffix.lower() == suffix and not path.name.startswith("."):
+            if path.stem in found:  # a.jpg and a.JPG: the first keeps the stem
+                taken = f"same stem as {Path(found[path.stem]).name}"
                 rows.append(_file_row(column, path.stem, str(path), "", taken))
-        elif path.is_file():
+            else:
+                found[path.stem] = str(path)
+        else:
             rows.append(_left_out(path, column))
     return rows
 
@@ -150,22 +116,12 @@ def _scan(folder: Path, column: str, suffix: str, found: dict[str, str]) -> list
 def _require_folder(folder: Path, hint: str) -> None:
     """Fail unless folder exists, saying what its parent holds instead."""
     if folder.is_dir():
-        if not any(p.name != SNAKEMAKE_MARKER for p in folder.iterdir()):
-            raise DatasetError(
-                f"{folder} is empty: was the archive's extraction interrupted? Extract it "
-                "again: snakemake --forcerun extract"
-            )
         return
-    parent = folder.parent
-    if not parent.is_dir():
-        raise DatasetError(f"{folder} is missing, and so is {parent}; was the archive extracted?")
-    held = sorted(_printable(p.name) for p in parent.iterdir() if p.name != SNAKEMAKE_MARKER)
+    held = sorted(p.name for p in folder.parent.iterdir() if p.name != SNAKEMAKE_MARKER)
     shown = ", ".join(held[:10]) + (f" and {len(held) - 10} more" if len(held) > 10 else "")
-    if folder.exists():
-        problem = f"{folder.name!r} in {parent} is a file, not a folder"
-    else:
-        problem = f"no folder {folder.name!r} in {parent}"
-    raise DatasetError(f"{problem} (it holds: {shown or 'nothing'}); {hint}")
+    raise DatasetError(
+        f"no folder {folder.name!r} in {folder.parent} (it holds: {shown or 'nothing'}); {hint}"
+    )
 
 
 def build_index(images_dir: Path, trimaps_dir: Path, workers: int = 1) -> pd.DataFrame:
@@ -266,10 +222,4 @@ def members(index: pd.DataFrame, splits: pd.DataFrame, task: str, name: str) -> 
     """Index rows of one task's split, in split.csv order (the order of the array rows)."""
     chosen = splits[(splits.task == task) & (splits.split == name)]
     usable = index[index.status == "ok"].drop_duplicates("stem").set_index("stem")
-    missing = set(chosen.stem) - set(usable.index)
-    if missing:
-        raise DatasetError(
-            f"the {task} split names {len(missing)} stems that index.csv does not list as ok "
-            f"(e.g. {sorted(missing)[:3]}); rerun the split rule"
-        )
     return usable.loc[chosen.stem].reset_index()

@@ -73,17 +73,6 @@ def _what_it_is(path: Path) -> str:
     return "no picture format Pillow knows"
 
 
-def check_picture(path: Path, entry: str, key: str) -> None:
-    """Raise DecodeError naming the entry unless path decodes as a picture."""
-    try:
-        open_rgb(path)
-    except DecodeError as exc:
-        raise DecodeError(
-            f"{key} entry {entry!r}: {path} is not a picture ({exc}; it holds "
-            f"{_what_it_is(path)}); point the entry at an image file (JPEG, PNG...)"
-        ) from exc
-
-
 def fetch(url: str, target: Path, key: str, **retry: float) -> None:
     """Download url to target, retried as the archives are; refuse anything but a picture."""
     target = Path(target)
@@ -91,7 +80,7 @@ def fetch(url: str, target: Path, key: str, **retry: float) -> None:
     tmp.unlink(missing_ok=True)  # a killed run's file: download() would take it as done
     try:
         download(url, tmp, Expected(), **retry)
-        check_picture(tmp, url, key)
+        Picture(name_of(url), tmp, f"{key} entry {url!r}").load()  # refuse anything else
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -111,7 +100,8 @@ class Picture:
             return open_rgb(self.path)
         except DecodeError as exc:
             raise DecodeError(
-                f"{self.origin}: {self.path} is not a usable picture ({exc})"
+                f"{self.origin}: {self.path} is not a usable picture ({exc}; it holds "
+                f"{_what_it_is(self.path)}); point the entry at an image file (JPEG, PNG...)"
             ) from exc
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,31 +46,10 @@ def figure(path: str | os.PathLike[str], **kwargs: Any) -> Iterator[Figure]:
         plt.close(fig)
 
 
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    """Raise ValueError naming the columns `df` lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} lacks column(s) {missing}; it has {list(df.columns)}")
-
-
-def _mask_labels(masks: Any, name: str) -> np.ndarray:
-    """Return masks as (N, H, W) labels 0..2, dropping a trailing channel axis of size 1."""
+def _labels(masks: Any) -> np.ndarray:
+    """Masks as (N, H, W) labels 0..2, without a trailing channel axis of size 1."""
     masks = np.asarray(masks)
-    if masks.ndim == 4 and masks.shape[-1] == 1:
-        masks = masks[..., 0]
-    if masks.ndim != 3:
-        raise ValueError(f"{name} must be (N, H, W) or (N, H, W, 1), got shape {masks.shape}")
-    if masks.size and (masks.min() < 0 or masks.max() > 2):
-        raise ValueError(f"{name} must hold labels 0..2, got range {masks.min()}..{masks.max()}")
-    return masks
-
-
-def _images(images: Any, n: int, name: str = "images") -> np.ndarray:
-    """Check images are (N, H, W, 3) with N == n."""
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[-1] != 3 or images.shape[0] != n:
-        raise ValueError(f"{name} must be ({n}, H, W, 3), got shape {images.shape}")
-    return images
+    return masks[..., 0] if masks.ndim == 4 else masks
 
 
 def _mark_best(ax: Any, epochs: pd.Series, val_loss: pd.Series) -> None:
@@ -112,31 +91,15 @@ def _curve(ax: Any, history: pd.DataFrame, metric: str, mark_best: bool) -> None
     ax.legend(fontsize=8)
 
 
-def overview(
-    images: Any,
-    trimaps: Any,
-    species_counts: Mapping[str, int] | pd.Series | pd.DataFrame,
-    path: str | os.PathLike[str],
-) -> None:
+def overview(images: Any, masks: Any, counts: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Grid of sample images beside their trimaps, plus a bar chart of the species balance.
 
-    `trimaps` are (N, H, W[, 1]) mask labels 0..2 (pet, background, border); raw trimaps 1..3
-    are recognised by any value 3 and shifted down. Shown in grey levels as in the book
-    (pet black, background grey, border white). `species_counts` is {species: count}, or a
-    DataFrame of counts with species as index and splits as columns (grouped bars).
+    masks are (N, H, W[, 1]) labels 0..2 (pet, background, border), shown in grey levels as in
+    the book (pet black, background grey, border white). counts: images per species (index)
+    and split (columns), drawn as grouped bars.
     """
-    raw = np.asarray(trimaps).astype(np.int64)  # signed, so shifting 1..3 down cannot wrap
-    # A 3 can only be a raw trimap value; labels go no higher than 2.
-    labels = _mask_labels(raw - 1 if raw.size and raw.max() == 3 else raw, "trimaps")
-    images = _images(images, labels.shape[0])
-    counts = (
-        species_counts.copy()
-        if isinstance(species_counts, pd.DataFrame)
-        else pd.DataFrame({"count": pd.Series(species_counts, dtype="int64")})
-    )
+    labels = _labels(masks)
     n = len(images)
-    if n == 0:
-        raise ValueError("overview needs at least one image")
     with figure(path, figsize=(10, max(3.0, 2.2 * n))) as fig:
         # Nested grids: tight spacing between image and trimap, room for the bar chart's axis.
         outer = fig.add_gridspec(1, 2, width_ratios=[2, 1.4], wspace=0.3)
@@ -178,8 +141,6 @@ def loss_curves(
     title: str = "Segmentation: training and validation loss",
 ) -> None:
     """Training and validation loss per epoch (columns epoch, loss, val_loss), best epoch marked."""
-    _require(history, ["epoch", "loss", "val_loss"], "history")
-    history = history.reset_index(drop=True)
     with figure(path, figsize=(7, 4.5)) as fig:
         ax = fig.add_subplot()
         _curve(ax, history, "loss", mark_best=True)
@@ -192,8 +153,6 @@ def classifier_curves(
     title: str = "Classification: training history",
 ) -> None:
     """Accuracy and loss panels (training vs validation per epoch), best val_loss epoch marked."""
-    _require(history, ["epoch", "accuracy", "val_accuracy", "loss", "val_loss"], "history")
-    history = history.reset_index(drop=True)
     with figure(path, figsize=(12, 4.5)) as fig:
         acc, loss = fig.subplots(1, 2)
         _curve(acc, history, "accuracy", mark_best=False)
@@ -217,15 +176,7 @@ def mask_gallery(
 
     Masks are (N, H, W[, 1]) labels 0..2 (argmax the model's scores first).
     """
-    truth = _mask_labels(true_masks, "true_masks")
-    pred = _mask_labels(pred_masks, "pred_masks")
-    if truth.shape != pred.shape:
-        raise ValueError(f"true_masks shape {truth.shape} != pred_masks shape {pred.shape}")
-    images = _images(images, len(truth))
-    if len(ious) != len(truth):
-        raise ValueError(f"got {len(ious)} IoU values for {len(truth)} images")
-    if len(truth) == 0:
-        raise ValueError("mask_gallery needs at least one image")
+    truth, pred = _labels(true_masks), _labels(pred_masks)
     overlay = ListedColormap(CLASS_COLOURS)
     n = len(truth)
     with figure(path, figsize=(12, 3.1 * n)) as fig:
@@ -277,18 +228,6 @@ def comparison_chart(df: pd.DataFrame, path: str | os.PathLike[str], data: str =
     Accuracies are fractions in [0, 1]; a missing `book_accuracy` (NaN) draws no book bar. The
     legend names what ours were measured on: data (e.g. "synthetic") and the test images.
     """
-    _require(
-        df, ["model", "test_accuracy", "book_accuracy", "params", "num_images"], "comparison table"
-    )
-    df = df.reset_index(drop=True)
-    for column in ["test_accuracy", "book_accuracy"]:
-        values = pd.to_numeric(df[column])
-        outside = df["model"][(values < 0) | (values > 1)]
-        if len(outside):
-            raise ValueError(
-                f"{column} must be a fraction in [0, 1] (not a percentage); "
-                f"model {outside.iloc[0]!r} has {values[outside.index[0]]}"
-            )
     tested = ", ".join(filter(None, [data, f"{int(df['num_images'].max()):,} test images"]))
     x = np.arange(len(df))
     width = 0.38

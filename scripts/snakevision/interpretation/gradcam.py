@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 ALPHA = 0.4  # the heatmap's weight over the picture in the overlay
 MIN_SIDE = 256  # heatmap.png is upscaled by a whole factor to at least this many pixels
-BINARY_CLASSES = ("cat", "dog")  # our classifiers' sigmoid gives p(dog)
 
 
 @dataclass

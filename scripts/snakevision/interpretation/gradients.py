@@ -1,4 +1,4 @@
-"""The one place that takes gradients: TensorFlow's tape or JAX's grad, by the Keras backend."""
+"""The one place that takes gradients: TensorFlow's tape or JAX's grad (config allows no other)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,9 @@ from typing import Any
 import keras
 
 
-def _backend() -> str:
-    backend = keras.backend.backend()
-    if backend not in ("tensorflow", "jax"):
-        raise NotImplementedError(f"gradients on the {backend} backend; use tensorflow or jax")
-    return backend
-
-
 def value_and_grad(fn: Callable[[Any], Any], x: Any) -> tuple[Any, Any]:
     """fn(x), a scalar, and its gradient with respect to x."""
-    if _backend() == "tensorflow":
+    if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         x = tf.convert_to_tensor(x)
@@ -32,7 +25,7 @@ def value_and_grad(fn: Callable[[Any], Any], x: Any) -> tuple[Any, Any]:
 
 def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
     """fn compiled once per input shape (tf.function, jax.jit), for a loop of many calls."""
-    if _backend() == "tensorflow":
+    if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         return tf.function(fn)

@@ -11,8 +11,6 @@ import numpy as np
 
 def load(weights: Path, key: str) -> keras.Model:
     """Xception with its classifier top and the weights in the file; errors name key and file."""
-    if not Path(weights).is_file():
-        raise FileNotFoundError(f"{key}: no such file {weights}")
     try:
         return keras.applications.Xception(weights=str(weights))
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -34,11 +34,8 @@ def last_spatial_layer(model: keras.Model) -> keras.Layer:
     last Conv2D, or the pooling before it where small inputs shrink that to 1x1; for the mini
     Xception its last residual add.
     """
-    spatial = [
+    return [
         layer
         for layer in model.layers
         if len(layer.output.shape) == 4 and layer.output.shape[1] * layer.output.shape[2] > 1
-    ]
-    if not spatial:
-        raise ValueError(f"{model.name} has no layer with a feature map to explain")
-    return spatial[-1]
+    ][-1]
