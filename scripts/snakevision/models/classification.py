@@ -7,7 +7,6 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-
 # Width of summary_text's table, wide enough for the "Connected to" column.
 LINE_LENGTH = 110
 
