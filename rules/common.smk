@@ -38,7 +38,8 @@ def library(script):
 # where activations live in host memory, less the runtime (bench/README.md). A GPU job needs
 # less host memory; asking for this much keeps a CPU job clear of the cluster's OOM killer.
 MB_PER_IMAGE = {
-    "segmentation": (48, 200),
+    "book": (48, 200),
+    "unet": (48, 200),  # TODO measure
     "convnet": (11, 180),
     "mini_xception": (72, 180),
 }
@@ -147,14 +148,13 @@ def explanation_inputs(wildcards):
 def front_page_settings():
     """The run's settings that matter for comparing with the book, one dict per model."""
     keys = ("epochs", "batch_size", "precision")
-    train = {"segmentation": config["segmentation"]["train"]}
-    train.update(config["classification"]["train"])
+    train = {**config["segmentation"]["train"], **config["classification"]["train"]}
     return {
         "source": config["dataset"]["source"],
         "backend": config["keras_backend"],
         "train": {
             model: {key: train[model][key] for key in keys}
-            for model in ["segmentation", *MODELS]
+            for model in [*SEGMENTERS, *MODELS]
         },
     }
 

@@ -17,7 +17,7 @@ RUN_OUTPUTS = [
 
 rule metrics_table:
     input:
-        segmentation=f"{SEG}/metrics.json",
+        segmenters=expand(f"{SEG}/{{model}}/metrics.json", model=SEGMENTERS),
         classifiers=expand(f"{CLS}/{{model}}/metrics.json", model=MODELS),
         code=library("metrics_table.py"),
     output:
@@ -34,7 +34,8 @@ rule metrics_table:
         ENV
     threads: 1
     params:
-        models=MODELS,
+        segmenters=SEGMENTERS,
+        classifiers=MODELS,
     script:
         "../scripts/metrics_table.py"
 
@@ -45,7 +46,10 @@ rule front_page:
     input:
         metrics="results/metrics.csv",
         split="results/data/split.csv",
-        histories=[f"{SEG}/history.csv", *(f"{CLS}/{m}/history.csv" for m in MODELS)],
+        histories=[
+            *(f"{SEG}/{m}/history.csv" for m in SEGMENTERS),
+            *(f"{CLS}/{m}/history.csv" for m in MODELS),
+        ],
         code=library("front_page.py"),
     output:
         page=FRONT_PAGE,
@@ -62,7 +66,7 @@ rule front_page:
         ENV
     threads: 1
     params:
-        models=["segmentation", *MODELS],
+        models=[*SEGMENTERS, *MODELS],
         settings=front_page_settings(),
     script:
         "../scripts/front_page.py"

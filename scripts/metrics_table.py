@@ -7,5 +7,6 @@ job = start(snakemake)  # noqa: F821 - injected by Snakemake
 from snakevision.comparison import headline  # noqa: E402
 from snakevision.files import write_csv  # noqa: E402
 
-classifiers = dict(zip(job.params.models, job.input.classifiers, strict=True))
-write_csv(headline(job.input.segmentation, classifiers), job.output[0])
+segmenters = dict(zip(job.params.segmenters, job.input.segmenters, strict=True))
+classifiers = dict(zip(job.params.classifiers, job.input.classifiers, strict=True))
+write_csv(headline(segmenters, classifiers), job.output[0])

@@ -1,11 +1,10 @@
-"""Rule plot_segmentation: loss curves and a gallery of predicted masks."""
+"""Rule plot_segmentation: one model's loss curves and a gallery of its predicted masks."""
 
 from snakevision.job import start
 
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 from snakevision import plots  # noqa: E402
 from snakevision.files import read_history  # noqa: E402
 from snakevision.metrics import per_image_iou  # noqa: E402
@@ -14,11 +13,9 @@ from snakevision.npy import Rows  # noqa: E402
 plots.loss_curves(read_history(job.input.history), job.output.loss)
 
 images, masks = Rows(job.input.images), Rows(job.input.masks)
-plot = job.params.plot
-count = min(plot["num_images"], len(images))
-rows = np.sort(np.random.default_rng(plot["seed"]).choice(len(images), count, replace=False))
+rows = plots.gallery_rows(len(images), job.params.plot)
 model = keras.models.load_model(job.input.model)
 predicted = model.predict(images[rows], verbose=0).argmax(axis=-1)
 truth = masks[rows, ..., 0]
 ious = [per_image_iou(t, p, 3) for t, p in zip(truth, predicted, strict=True)]
-plots.mask_gallery(images[rows], truth, predicted, ious, job.output.masks)
+plots.mask_gallery(images[rows], truth, {job.wildcards.model: (predicted, ious)}, job.output.masks)

@@ -1,4 +1,4 @@
-"""Rule train_segmentation: the book's segmentation model, best val_loss kept, resumable."""
+"""Rule train_segmentation: one segmentation model, best val_loss kept, resumable."""
 
 from snakevision.job import start
 
@@ -10,7 +10,7 @@ from snakevision.npy import Rows  # noqa: E402
 from snakevision.resume import state_dir  # noqa: E402
 
 training.fit(
-    lambda: segmentation.build(job.params.image_size, num_classes=3),
+    lambda: segmentation.BUILDERS[job.wildcards.model](job.params.image_size, num_classes=3),
     training.TASKS["segmentation"],
     training.Settings.from_params(job.params.train),
     train=(Rows(job.input.train_images), Rows(job.input.train_masks)),

@@ -69,8 +69,8 @@ CASES = {
         ],
     ),
     "wrong type": (
-        _set("segmentation.train.epochs", "ten"),
-        ["segmentation.train.epochs: 'ten' is not of type 'integer'"],
+        _set("segmentation.train.book.epochs", "ten"),
+        ["segmentation.train.book.epochs: 'ten' is not of type 'integer'"],
     ),
     "enum": (
         _set("dataset.source", "ftp"),
@@ -134,8 +134,11 @@ CASES = {
         ["split.segmentation.num_val (74)", "73 from dataset.synthetic.images_per_breed", "1..72"],
     ),
     "micro_batches neither auto nor a count": (
-        _set("segmentation.train.micro_batches", "half"),
-        ["segmentation.train.micro_batches: 'half' is not valid", "auto or a whole number >= 1"],
+        _set("segmentation.train.book.micro_batches", "half"),
+        [
+            "segmentation.train.book.micro_batches: 'half' is not valid",
+            "auto or a whole number >= 1",
+        ],
     ),
     "micro_batches > batch_size": (
         _set("classification.train.convnet.micro_batches", 64),
@@ -153,14 +156,29 @@ CASES = {
         ],
     ),
     "micro_batches under mixed_float16": (
-        lambda config: config["segmentation"]["train"].update(
+        lambda config: config["segmentation"]["train"]["book"].update(
             precision="mixed_float16", micro_batches=4
         ),
         [
-            "segmentation.train.micro_batches (4) with segmentation.train.precision "
+            "segmentation.train.book.micro_batches (4) with segmentation.train.book.precision "
             "mixed_float16: its loss scaling skips steps",
             "allowed: 1 or auto, or precision mixed_bfloat16",
         ],
+    ),
+    "micro_batches under the U-Net's batch normalization": (
+        _set("segmentation.train.unet.micro_batches", 2),
+        [
+            "segmentation.train.unet.micro_batches (2): the model's batch normalization needs "
+            "whole batches; allowed: 1 or auto"
+        ],
+    ),
+    "unknown segmentation model": (
+        _set("segmentation.models", ["book", "deeplab"]),
+        ["segmentation.models.1: 'deeplab' is not allowed; allowed values: ['book', 'unet']"],
+    ),
+    "U-Net batch larger than the images left for training": (
+        _set("segmentation.train.unet.batch_size", 6391),
+        ["segmentation.train.unet.batch_size (6391) exceeds the 6390 images"],
     ),
     "classification too large": (
         _set("split.classification.train", 3000),
@@ -169,7 +187,7 @@ CASES = {
     "segmentation size the model cannot take": (
         _set("segmentation.image_size", 52),
         [
-            "segmentation.image_size (52): model segmentation (rule train_segmentation) needs "
+            "segmentation.image_size (52): model book and unet (rule train_segmentation) needs "
             "a multiple of 8",
             "52 px images would give 56 px masks; allowed: 48 or 56",
         ],
@@ -183,16 +201,20 @@ CASES = {
         ],
     ),
     "segmentation batch larger than the images left for training": (
-        _set("segmentation.train.batch_size", 6391),
+        _set("segmentation.train.book.batch_size", 6391),
         [
-            "segmentation.train.batch_size (6391) exceeds the 6390 images it trains on (at "
+            "segmentation.train.book.batch_size (6391) exceeds the 6390 images it trains on (at "
             "most: 7390 from the official archives",
             "less split.segmentation.num_val 1000); allowed: 1..6390",
         ],
     ),
     "synthetic segmentation batch": (
-        lambda config: (_num_val(40)(config), _set("segmentation.train.batch_size", 34)(config)),
-        ["segmentation.train.batch_size (34) exceeds the 33 images", "allowed: 1..33"],
+        lambda config: (
+            _num_val(40)(config),
+            _set("segmentation.train.book.batch_size", 34)(config),
+            _set("segmentation.train.unet.batch_size", 33)(config),
+        ),
+        ["segmentation.train.book.batch_size (34) exceeds the 33 images", "allowed: 1..33"],
     ),
     "classifier batch larger than its split": (
         _set("classification.train.mini_xception.batch_size", 2001),
@@ -229,7 +251,8 @@ def test_every_problem_is_listed() -> None:
 def test_synthetic_limits_pass_when_they_fit() -> None:
     config = copy.deepcopy(DEFAULT)
     _num_val(40)(config)
-    config["segmentation"]["train"]["batch_size"] = 33  # every training image in one batch
+    for model in ("book", "unet"):
+        config["segmentation"]["train"][model]["batch_size"] = 33  # every training image at once
     config["classification"]["train"]["convnet"]["batch_size"] = 32
     config["segmentation"]["image_size"] = 32  # the smallest the schema allows
     check(config, SCHEMA)
@@ -246,7 +269,7 @@ def test_nested_command_line_strings_are_parsed_where_the_schema_wants_more() ->
     # What `--config 'split={seed: 7}' ...` gives: Snakemake's YAML base loader makes strings.
     given = {
         "split": {"seed": "7"},
-        "segmentation": {"train": {"micro_batches": "4", "learning_rate": "1e-3"}},
+        "segmentation": {"train": {"book": {"micro_batches": "4", "learning_rate": "1e-3"}}},
         "dataset": {
             "download": {"timeout_seconds": "30"},
             "archives": {"images": {"sha256": "1" * 64}},  # a string, digits or not
@@ -255,8 +278,11 @@ def test_nested_command_line_strings_are_parsed_where_the_schema_wants_more() ->
     }
     config = _merge(copy.deepcopy(DEFAULT), copy.deepcopy(given))
     parse_nested_strings(config, SCHEMA, given)
-    assert config["split"]["seed"] == 7 and config["segmentation"]["train"]["micro_batches"] == 4
-    assert config["segmentation"]["train"]["learning_rate"] == 0.001
+    assert (
+        config["split"]["seed"] == 7
+        and config["segmentation"]["train"]["book"]["micro_batches"] == 4
+    )
+    assert config["segmentation"]["train"]["book"]["learning_rate"] == 0.001
     assert config["dataset"]["download"]["timeout_seconds"] == 30
     assert config["dataset"]["archives"]["images"]["sha256"] == "1" * 64
     assert config["classification"]["image_size"] == "big"  # left for the check to name

@@ -77,7 +77,10 @@ CASES: dict[str, Callable[[Path], None]] = {
     ),
     "loss_curves": lambda p: plots.loss_curves(history(), p),
     "mask_gallery": lambda p: plots.mask_gallery(
-        images(), masks(channel=True), masks(), [0.5, 0.75, 0.9], p
+        images(), masks(channel=True), {"book": (masks(), [0.5, 0.75, 0.9])}, p
+    ),
+    "mask_gallery_of_two_models": lambda p: plots.mask_gallery(
+        images(), masks(), {"book": (masks(), [0.5, 0.7, 0.9]), "unet": (masks(), [0.6, 0.8, 1])}, p
     ),
     "classifier_curves": lambda p: plots.classifier_curves(history(), p),
     "loss_curves_diverged_epoch": lambda p: plots.loss_curves(diverged_history(p.parent.parent), p),

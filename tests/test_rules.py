@@ -99,39 +99,46 @@ def test_training_asks_for_memory_by_batch_and_image_size(tmp_path: Path) -> Non
     work = copy_workflow(tmp_path)
     default = training_memory(snakemake(work, "--cores", "1", "--dry-run").stdout)
     assert set(default) == {
-        "train_segmentation",
+        "train_segmentation/book",
+        "train_segmentation/unet",
         "train_classifier/convnet",
         "train_classifier/mini_xception",
     }
     # On a CPU the book's batch of 64 at 200x200 peaked at 4.5 GB in one pass and 1.6 GB in
     # the eight parts that micro_batches: auto makes (bench/README.md).
-    assert 1600 <= default["train_segmentation"] <= 2500
+    assert 1600 <= default["train_segmentation/book"] <= 2500
+    # The U-Net's batch normalization needs whole batches: auto makes no parts.
+    assert default["train_segmentation/unet"] > 2 * default["train_segmentation/book"]
     write_config(
         work / "big.yaml",
         {
-            "segmentation": {"image_size": 400, "train": {"batch_size": 64, "micro_batches": 1}},
+            "segmentation": {
+                "image_size": 400,
+                "train": {"book": {"batch_size": 64, "micro_batches": 1}},
+            },
             "classification": {"train": {"convnet": {"batch_size": 128}}},
         },
     )
     bigger = training_memory(
         snakemake(work, "--cores", "1", "--dry-run", "--configfile=big.yaml").stdout
     )
-    assert bigger["train_segmentation"] > 3 * 4600  # one pass, four times the pixels
+    assert bigger["train_segmentation/book"] > 3 * 4600  # one pass, four times the pixels
     assert bigger["train_classifier/convnet"] > default["train_classifier/convnet"]
     assert bigger["train_classifier/mini_xception"] == default["train_classifier/mini_xception"]
     # The same through --config, whose nested values Snakemake passes as strings.
     overrides = [
-        "segmentation={image_size: 400, train: {batch_size: 64, micro_batches: 1}}",
+        "segmentation={image_size: 400, train: {book: {batch_size: 64, micro_batches: 1}}}",
         "classification={train: {convnet: {batch_size: 128}}}",
     ]
     given = snakemake(work, "--cores", "1", "--dry-run", "--config", *overrides).stdout
     assert training_memory(given) == bigger
     # auto makes no parts under mixed_float16 (its loss scaling skips steps): one whole pass.
-    write_config(work / "f16.yaml", {"segmentation": {"train": {"precision": "mixed_float16"}}})
+    f16_book = {"segmentation": {"train": {"book": {"precision": "mixed_float16"}}}}
+    write_config(work / "f16.yaml", f16_book)
     f16 = training_memory(
         snakemake(work, "--cores", "1", "--dry-run", "--configfile=f16.yaml").stdout
     )
-    assert f16["train_segmentation"] > 2 * default["train_segmentation"]
+    assert f16["train_segmentation/book"] > 2 * default["train_segmentation/book"]
 
 
 def test_rules_that_fetch_from_the_internet_run_where_snakemake_runs() -> None:

@@ -86,11 +86,11 @@ def test_micro_batches_split_each_batch_and_a_short_last_one_joins_the_one_befor
 
 
 def test_micro_batches_auto_splits_on_a_cpu_only_and_never_under_batch_norm():
-    assert micro_batches.count("auto", 64, "segmentation", "float32", accelerator=False) == 8
-    assert micro_batches.count("auto", 20, "segmentation", "float32", accelerator=False) == 3
-    assert micro_batches.count("auto", 64, "segmentation", "float32", accelerator=True) == 1
-    assert micro_batches.count(4, 8, "segmentation", "float32", accelerator=True) == 4
-    assert micro_batches.count("auto", 64, "segmentation", "mixed_float16", accelerator=False) == 1
+    assert micro_batches.count("auto", 64, "book", "float32", accelerator=False) == 8
+    assert micro_batches.count("auto", 20, "book", "float32", accelerator=False) == 3
+    assert micro_batches.count("auto", 64, "book", "float32", accelerator=True) == 1
+    assert micro_batches.count(4, 8, "book", "float32", accelerator=True) == 4
+    assert micro_batches.count("auto", 64, "book", "mixed_float16", accelerator=False) == 1
     assert micro_batches.count("auto", 64, "mini_xception", "float32", accelerator=False) == 1
 
 

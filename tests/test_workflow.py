@@ -36,9 +36,12 @@ CONTRACT = [
         for k in ("images", "labels")
     ),
     *(
-        f"results/segmentation/{f}"
+        f"results/segmentation/{m}/{f}"
+        for m in ("book", "unet")
         for f in ("model.keras", "history.csv", "metrics.json", "loss.png", "masks.png")
     ),
+    "results/segmentation/comparison.csv",
+    "results/segmentation/comparison.png",
     *(
         f"results/classification/{m}/{f}"
         for m in ("convnet", "mini_xception")
@@ -74,7 +77,7 @@ def test_demo_produces_every_output_of_the_contract(demo):
         assert list((demo / "logs").rglob(f"*{rule.split('_')[0]}*.log")), rule
     assert list((demo / "benchmarks").rglob("*.tsv"))
     # The resume state of training is removed after success.
-    assert not (demo / "results/segmentation/.train_state").exists()
+    assert not list((demo / "results").rglob(".train_state"))
 
 
 def test_demo_arrays_follow_the_split(demo):
@@ -97,13 +100,14 @@ def test_demo_arrays_follow_the_split(demo):
     assert set(index.reason) >= {"", "not an image"}
 
 
-def test_demo_segmentation_beats_the_majority_class(demo):
-    metrics = json.loads((demo / "results/segmentation/metrics.json").read_text())
+@pytest.mark.parametrize("model", ["book", "unet"])
+def test_demo_segmentation_beats_the_majority_class(demo, model):
+    metrics = json.loads((demo / f"results/segmentation/{model}/metrics.json").read_text())
     assert metrics["num_images"] == 96
     baseline = metrics["majority_baseline"]["mean_iou"]
     assert metrics["mean_iou"] > baseline + 0.1, metrics
     assert metrics["iou"]["pet"] > 0.2, metrics
-    history = pd.read_csv(demo / "results/segmentation/history.csv")
+    history = pd.read_csv(demo / f"results/segmentation/{model}/history.csv")
     assert history.epoch.tolist() == list(range(1, 7))
     assert {
         "loss",
@@ -117,6 +121,22 @@ def test_demo_segmentation_beats_the_majority_class(demo):
     assert (history.precision == "float32").all()
 
 
+def test_demo_unet_outdoes_the_book_model_on_the_same_training(demo):
+    # Same epochs, batch, optimizer and data (profiles/demo/demo.yaml): the skip connections
+    # recover the thin border the book's model never learns, and the pet's outline.
+    table = pd.read_csv(demo / "results/segmentation/comparison.csv").set_index("model")
+    assert table.index.tolist() == ["book", "unet"]  # the book's model first
+    book, unet = table.loc["book"], table.loc["unet"]
+    assert unet.iou_border >= 2 * book.iou_border and unet.iou_border > 0.1, table
+    assert unet.mean_iou >= book.mean_iou + 0.05, table
+    for model in ("book", "unet"):  # every metric of its metrics.json
+        metrics = json.loads((demo / f"results/segmentation/{model}/metrics.json").read_text())
+        assert table.loc[model, "mean_iou"] == pytest.approx(metrics["mean_iou"])
+        assert table.loc[model, "iou_pet"] == pytest.approx(metrics["iou"]["pet"])
+        assert table.loc[model, "num_images"] == metrics["num_images"]
+    assert table.params.gt(0).all()
+
+
 def test_demo_classifiers_beat_chance(demo):
     for model in ("convnet", "mini_xception"):
         metrics = json.loads((demo / f"results/classification/{model}/metrics.json").read_text())
@@ -128,13 +148,15 @@ def test_demo_classifiers_beat_chance(demo):
     assert table.book_accuracy.tolist() == [0.835, 0.908]
     headline = pd.read_csv(demo / "results/metrics.csv")
     assert {"segmentation", "classification"} == set(headline.task)
+    assert set(headline[headline.task == "segmentation"].model) == {"book", "unet"}
 
 
 def test_demo_figures_are_pictures(demo):
     for figure in (
         "data/overview.png",
-        "segmentation/loss.png",
-        "segmentation/masks.png",
+        "segmentation/book/loss.png",
+        "segmentation/unet/masks.png",
+        "segmentation/comparison.png",
         "classification/convnet/curves.png",
     ):
         with Image.open(demo / "results" / figure) as image:
@@ -262,7 +284,8 @@ def test_extracted_files_are_extracted_again_only_when_a_job_reads_them(demo, tm
 def test_changing_a_plot_parameter_reruns_only_the_plot(demo):
     args = demo_config(demo, "plot.yaml", {"segmentation": {"plot": {"num_images": 3, "seed": 1}}})
     jobs = planned_jobs(snakemake(demo, *args).stdout)
-    assert jobs == {"plot_segmentation": 1, "resources": 1, "all": 1}
+    # Both models' galleries and the comparison show the same images.
+    assert jobs == {"plot_segmentation": 2, "compare_segmenters": 1, "resources": 1, "all": 1}
 
 
 def test_changing_one_tasks_split_reruns_only_that_task(demo):
@@ -273,18 +296,22 @@ def test_changing_one_tasks_split_reruns_only_that_task(demo):
     assert not {"arrays_segmentation", "train_segmentation", "evaluate_segmentation"} & set(jobs)
 
 
-def test_changing_epochs_reruns_training_and_everything_after(demo):
-    args = demo_config(demo, "epochs.yaml", {"segmentation": {"train": {"epochs": 7}}})
-    jobs = planned_jobs(snakemake(demo, *args).stdout)
+def test_changing_the_unets_settings_reruns_only_the_unet_and_what_reads_it(demo):
+    args = demo_config(demo, "epochs.yaml", {"segmentation": {"train": {"unet": {"epochs": 7}}}})
+    run = snakemake(demo, *args).stdout
+    jobs = planned_jobs(run)
     assert jobs == {
         "train_segmentation": 1,
         "evaluate_segmentation": 1,
         "plot_segmentation": 1,
+        "compare_segmenters": 1,
         "metrics_table": 1,
         "front_page": 1,  # its table and its settings line (epochs)
         "resources": 1,
         "all": 1,
     }
+    # The U-Net's own jobs; the book model's are left as they are.
+    assert re.findall(r"wildcards: model=(\w+)", run) == ["unet"] * 3, run
 
 
 def _planned_after_an_edit(demo, path):
@@ -318,7 +345,13 @@ def test_synthetic_settings_that_trade_values_rerun_the_synthesis(demo):
 def test_editing_plot_code_reruns_plots_not_training(demo):
     jobs = _planned_after_an_edit(demo, "scripts/snakevision/plots.py")
     assert "train_segmentation" not in jobs and "train_classifier" not in jobs
-    assert {"plot_segmentation", "plot_classifier", "overview", "compare_classifiers"} <= set(jobs)
+    assert {
+        "plot_segmentation",
+        "compare_segmenters",
+        "plot_classifier",
+        "overview",
+        "compare_classifiers",
+    } <= set(jobs)
     assert planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout) == {}
 
 
@@ -379,7 +412,7 @@ def test_report_opens_on_the_headline_results(demo):
     header, *rows = tables.rows
     assert header == ["task", "model", "metric", "ours", "the book's", "difference"]
     metrics = pd.read_csv(demo / "results/metrics.csv")
-    assert len(rows) == len(metrics) == 10
+    assert len(rows) == len(metrics) == 16  # 6 per segmentation model, 2 per classifier
     for shown, (_, row) in zip(rows, metrics.iterrows(), strict=True):
         assert shown[:3] == [row.task, row.model, row.metric]
         assert shown[3] == f"{row.value:.3f}"
@@ -390,7 +423,8 @@ def test_report_opens_on_the_headline_results(demo):
     assert {row[4] for row in rows} >= {"0.835", "0.908"}
     # The sentence on the data and the settings, from the run's own files.
     assert "synthetic pets" in page and "96 validation" in page and "120 test" in page
-    assert "segmentation 6 epochs, batch 16, float32" in page
+    assert "book 6 epochs, batch 16, float32" in page
+    assert "unet 6 epochs, batch 16, float32" in page
     assert "mini_xception 20 epochs, batch 8, float32" in page and "backend tensorflow" in page
     assert page.index("Headline metrics") < page.index("resources.png")
 

@@ -25,7 +25,7 @@ TINY = {
     },
     "segmentation": {
         "image_size": 32,
-        "train": {"epochs": 8, "batch_size": 16, "precision": "float32"},
+        "train": {"book": {"epochs": 8, "batch_size": 16, "precision": "float32"}},
     },
 }
 
@@ -36,9 +36,9 @@ def test_killed_training_resumes_at_the_last_finished_epoch(tmp_path):
     args = ["--cores", "2", "--configfile=tiny.yaml"]
     snakemake(workdir, *args, "results/data/segmentation/val_masks.npy")
 
-    state = workdir / "results/segmentation/.train_state/history.csv"
+    state = workdir / "results/segmentation/book/.train_state/history.csv"
     job = subprocess.Popen(
-        [*SNAKEMAKE, *args, "results/segmentation/model.keras"],
+        [*SNAKEMAKE, *args, "results/segmentation/book/model.keras"],
         cwd=workdir,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -54,17 +54,17 @@ def test_killed_training_resumes_at_the_last_finished_epoch(tmp_path):
     job.wait()
     before = pd.read_csv(state)
     finished = len(before)
-    assert not (workdir / "results/segmentation/history.csv").exists()
+    assert not (workdir / "results/segmentation/book/history.csv").exists()
 
     snakemake(workdir, "--unlock", *args)
-    snakemake(workdir, *args, "results/segmentation/model.keras")
+    snakemake(workdir, *args, "results/segmentation/book/model.keras")
 
-    log = (workdir / "logs/segmentation/train.log").read_text()
+    log = (workdir / "logs/segmentation/train_book.log").read_text()
     resumed = [int(n) for n in re.findall(r"resuming from epoch (\d+)", log)]
     assert resumed, log[-3000:]
     # The last recorded epoch, or the one after it when its backup was written too.
     assert resumed[0] in (finished, finished + 1)
-    history = pd.read_csv(workdir / "results/segmentation/history.csv")
+    history = pd.read_csv(workdir / "results/segmentation/book/history.csv")
     assert history.epoch.tolist() == list(range(1, 9))
     kept = resumed[0] - 1
     pd.testing.assert_frame_equal(history.iloc[:kept], before.iloc[:kept])

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.workflow
 DEMO = ["--profile", "profiles/demo"]
 # A finished run's outputs, which a refused run must leave as they are.
 PREVIOUS = [
-    "results/segmentation/model.keras",
-    "results/segmentation/history.csv",
+    "results/segmentation/book/model.keras",
+    "results/segmentation/unet/history.csv",
     "results/classification/summaries/convnet.txt",
     "results/data/segmentation/train_images.npy",
 ]
@@ -22,9 +22,9 @@ PREVIOUS = [
 # The issue's reproductions in a finished demo: target, --config, what the refusal names.
 REPRODUCTIONS = {
     "segmentation size": (
-        "results/segmentation/history.csv",
+        "results/segmentation/book/history.csv",
         "segmentation={image_size: 52}",
-        ["segmentation.image_size (52)", "model segmentation", "a multiple of 8"],
+        ["segmentation.image_size (52)", "model book and unet", "a multiple of 8"],
     ),
     "convnet size": (
         "results/classification/summaries/convnet.txt",
@@ -32,9 +32,9 @@ REPRODUCTIONS = {
         ["classification.image_size (40)", "model convnet", "model_summary", "at least 78 px"],
     ),
     "batch larger than the split": (
-        "results/segmentation/history.csv",
-        "segmentation={train: {batch_size: 10000, epochs: 1}}",
-        ["segmentation.train.batch_size (10000)", "exceeds the 643 images", "allowed: 1..643"],
+        "results/segmentation/unet/history.csv",
+        "segmentation={train: {unet: {batch_size: 10000, epochs: 1}}}",
+        ["segmentation.train.unet.batch_size (10000)", "exceeds the 643 images", "allowed: 1..643"],
     ),
 }
 
@@ -67,23 +67,23 @@ def test_a_batch_larger_than_the_real_split_fails_once_before_training(
     # Downloaded archives: the config check knows only the official archives' 7,390 images as a
     # bound; the index finds 110 usable here, so 100 train after num_val.
     config = download_config(http_server, dataset)
-    config["segmentation"] = {"image_size": 32, "train": {"batch_size": 101, "epochs": 1}}
+    config["segmentation"] = {"image_size": 32, "train": {"book": {"batch_size": 101, "epochs": 1}}}
     workdir = copy_workflow(tmp_path / "wf")
     write_config(workdir / "net.yaml", config)
-    args = ["results/segmentation/model.keras", "--cores", "1", "--configfile=net.yaml"]
+    args = ["results/segmentation/book/model.keras", "--cores", "1", "--configfile=net.yaml"]
     result = snakemake(workdir, *args, check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert output.count("Error in rule check_batch_size") == 1, output[-3000:]
     assert "Trying to restart job" not in output  # training's retry is for killed jobs
-    log = (workdir / "logs/segmentation/check_batch_size.log").read_text()
+    log = (workdir / "logs/segmentation/check_batch_size_book.log").read_text()
     assert (
-        "segmentation.train.batch_size (101) exceeds the 100 images it trains on "
+        "segmentation.train.book.batch_size (101) exceeds the 100 images it trains on "
         "(the train rows of results/data/segmentation/split.csv); allowed: 1..100"
     ) in log
-    assert not (workdir / "logs/segmentation/train.log").exists()  # training never started
+    assert not (workdir / "logs/segmentation/train_book.log").exists()  # training never started
 
-    config["segmentation"]["train"]["batch_size"] = 100  # the whole split: fits
+    config["segmentation"]["train"]["book"]["batch_size"] = 100  # the whole split: fits
     write_config(workdir / "net.yaml", config)
     jobs = planned_jobs(snakemake(workdir, *args, "--dry-run").stdout)
     assert jobs["check_batch_size"] == jobs["train_segmentation"] == 1

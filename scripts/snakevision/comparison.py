@@ -39,16 +39,35 @@ def classifiers(
     return pd.DataFrame(rows)
 
 
-def headline(segmentation: Path, classifiers: dict[str, Path]) -> pd.DataFrame:
+SEGMENTATION_METRICS = ("pixel_accuracy", "mean_iou", "foreground_iou")
+
+
+def _segmentation_scores(path: Path) -> dict[str, float]:
+    """A segmentation metrics.json's headline numbers, one IoU per class flattened (iou_pet...)."""
+    scores = json.loads(Path(path).read_text())
+    flat = {metric: scores[metric] for metric in SEGMENTATION_METRICS}
+    flat.update({f"iou_{name}": value for name, value in scores["iou"].items()})
+    return flat
+
+
+def segmenters(
+    models: Sequence[str], metrics: Sequence[Path], params: Sequence[int]
+) -> pd.DataFrame:
+    """model, params, then every metric: one row per segmentation model, in the order given."""
+    rows = []
+    for model, path, count in zip(models, metrics, params, strict=True):
+        scores = json.loads(Path(path).read_text())
+        row = {"model": model, "params": count, **_segmentation_scores(path)}
+        rows.append({**row, "num_images": scores["num_images"]})
+    return pd.DataFrame(rows)
+
+
+def headline(segmenters: dict[str, Path], classifiers: dict[str, Path]) -> pd.DataFrame:
     """Every headline metric, one row each: task, model, metric, value, book_value."""
     rows = []
-    seg = json.loads(Path(segmentation).read_text())
-    for metric in ("pixel_accuracy", "mean_iou", "foreground_iou"):
-        rows.append(
-            ("segmentation", "segmentation", metric, seg[metric], book.SEGMENTATION.get(metric))
-        )
-    for name, value in seg["iou"].items():
-        rows.append(("segmentation", "segmentation", f"iou_{name}", value, None))
+    for model, path in segmenters.items():
+        for metric, value in _segmentation_scores(path).items():
+            rows.append(("segmentation", model, metric, value, None))  # the book has none
     for model, path in classifiers.items():
         scores = json.loads(Path(path).read_text())
         rows.append(

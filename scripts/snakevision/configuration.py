@@ -25,7 +25,7 @@ OFFICIAL_IMAGES = {"cat": 2400, "dog": 4990}
 def batch_problem(key: str, batch_size: int, images: int, source: str) -> str | None:
     """Why a training section's batch_size cannot be, None if it can: larger than its split.
 
-    key is the config section ('segmentation.train'), source says where the count comes from.
+    key is the config section ('segmentation.train.book'), source says where the count comes from.
     """
     if batch_size <= images:
         return None
@@ -176,7 +176,10 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
             f"split.segmentation.num_val ({num_val}) must be smaller than the number of images "
             f"({total} from {origin}); allowed: 1..{total - 1}"
         )
-    trainings = [("segmentation.train", "segmentation", config["segmentation"]["train"])]
+    trainings = [
+        (f"segmentation.train.{model}", model, config["segmentation"]["train"][model])
+        for model in config["segmentation"]["models"]
+    ]
     for model, train in config["classification"]["train"].items():
         trainings.append((f"classification.train.{model}", model, train))
     for key, model, train in trainings:
@@ -208,7 +211,10 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
     # Segmentation trains on what num_val leaves (known once indexed: rule check_batch_size
     # checks again); the classifiers on exactly split.classification.train per species.
     seg_train = f"at most: {total} from {origin}, less split.segmentation.num_val {num_val}"
-    sizes = {"segmentation.train": (total - num_val, seg_train)}
+    sizes = {
+        f"segmentation.train.{model}": (total - num_val, seg_train)
+        for model in config["segmentation"]["models"]
+    }
     per_class = split["classification"]["train"]
     for model in config["classification"]["train"]:
         sizes[f"classification.train.{model}"] = (
@@ -222,22 +228,29 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
     return problems + interpretation_errors(config)
 
 
-# Rules that build each model at the configured size (model_summary: every classifier).
+# Rules that build each model at the configured size (model_summary: every classifier, listed
+# or not).
 SIZE_RULES = {
-    "segmentation": ("segmentation.image_size", "rule train_segmentation"),
+    "book": ("segmentation.image_size", "rule train_segmentation"),
+    "unet": ("segmentation.image_size", "rule train_segmentation"),
     "convnet": ("classification.image_size", "rules train_classifier and model_summary"),
     "mini_xception": ("classification.image_size", "rules train_classifier and model_summary"),
 }
 
 
 def size_errors(config: dict[str, Any]) -> list[str]:
-    """Image sizes a model cannot take, as its builder would refuse them (models.shapes)."""
-    problems = []
+    """Image sizes a model cannot take, as Keras would refuse them (models.shapes)."""
+    refused: dict[tuple, list[str]] = {}  # (key, size, rules, reason) -> models
     for model, (key, rules) in SIZE_RULES.items():
+        if key == "segmentation.image_size" and model not in config["segmentation"]["models"]:
+            continue  # a segmentation model not listed is never built
         size = _at(config, key.split("."))
         if reason := shapes.problem(model, size):
-            problems.append(f"{key} ({size}): model {model} ({rules}) {reason}")
-    return problems
+            refused.setdefault((key, size, rules, reason), []).append(model)
+    return [
+        f"{key} ({size}): model {' and '.join(models)} ({rules}) {reason}"
+        for (key, size, rules, reason), models in refused.items()
+    ]
 
 
 def interpretation_errors(config: dict[str, Any]) -> list[str]:

@@ -9,7 +9,7 @@ import math
 
 # Models with batch normalization, which would normalise over parts of a batch: they train on
 # whole batches (a test checks this set against the built models).
-BATCH_NORMALIZED = {"mini_xception"}
+BATCH_NORMALIZED = {"mini_xception", "unet"}
 
 # Images per part that `auto` makes on a CPU, where activations take host memory: the book's
 # segmentation job then peaks at 1.6 GB at batch 64, not 4.5 GB, at equal speed (bench/README.md).

@@ -165,58 +165,67 @@ def classifier_curves(
         fig.suptitle(title)
 
 
+def gallery_rows(num_rows: int, plot: dict[str, int]) -> np.ndarray:
+    """The rows a mask gallery shows: plot's num_images of them (at most all), drawn by its seed."""
+    count = min(plot["num_images"], num_rows)
+    return np.sort(np.random.default_rng(plot["seed"]).choice(num_rows, count, replace=False))
+
+
 def mask_gallery(
     images: Any,
     true_masks: Any,
-    pred_masks: Any,
-    ious: Sequence[float],
+    predictions: dict[str, tuple[Any, Sequence[float]]],
     path: str | os.PathLike[str],
 ) -> None:
-    """One row per image: input, true trimap, predicted mask, prediction overlaid on the input.
+    """One row per image: input, true trimap, then each model's mask with its IoU on the image.
 
-    Masks are (N, H, W[, 1]) labels 0..2 (argmax the model's scores first).
+    predictions maps a model's name to its masks, (N, H, W) labels 0..2, and their per-image
+    mean IoUs. With one model, its mask is also overlaid on the input.
     """
-    truth, pred = _labels(true_masks), _labels(pred_masks)
-    overlay = ListedColormap(CLASS_COLOURS)
+    truth = _labels(true_masks)
+    overlay = len(predictions) == 1
+    columns = 2 + len(predictions) + overlay
     n = len(truth)
-    with figure(path, figsize=(12, 3.1 * n)) as fig:
-        axes = np.asarray(fig.subplots(n, 4, squeeze=False))
-        for i in range(n):
-            row = axes[i]
+    grey = dict(cmap="gray", vmin=0, vmax=2, interpolation="nearest")
+    with figure(path, figsize=(3 * columns, 3.1 * n)) as fig:
+        axes = np.asarray(fig.subplots(n, columns, squeeze=False))
+        for i, row in enumerate(axes):
             row[0].imshow(images[i])
-            row[1].imshow(truth[i], cmap="gray", vmin=0, vmax=2, interpolation="nearest")
-            row[2].imshow(pred[i], cmap="gray", vmin=0, vmax=2, interpolation="nearest")
-            row[3].imshow(images[i])
-            row[3].imshow(
-                pred[i],
-                cmap=overlay,
-                vmin=0,
-                vmax=2,
-                alpha=OVERLAY_ALPHA,
-                interpolation="nearest",
-            )
-            for ax, name in zip(row, ["input", "true trimap", "predicted mask", "overlay"]):
-                ax.set_title(name, fontsize=9)
+            row[0].set_title(f"image {i + 1}", fontsize=9)
+            row[1].imshow(truth[i], **grey)
+            row[1].set_title("true trimap", fontsize=9)
+            for ax, (model, (masks, ious)) in zip(row[2:], predictions.items()):
+                ax.imshow(_labels(masks)[i], **grey)
+                ax.set_title(f"{model}: mean IoU {ious[i]:.3f}", fontsize=9)
+            if overlay:
+                (masks, _), ax = next(iter(predictions.values())), row[-1]
+                ax.imshow(images[i])
+                ax.imshow(
+                    _labels(masks)[i],
+                    cmap=ListedColormap(CLASS_COLOURS),
+                    vmin=0,
+                    vmax=2,
+                    alpha=OVERLAY_ALPHA,
+                    interpolation="nearest",
+                )
+                ax.set_title("overlay", fontsize=9)
+            for ax in row:
                 ax.set_axis_off()
-            # A row title above the four panels, left-aligned so it never collides with them.
-            row[0].annotate(
-                f"image {i + 1}: mean IoU {ious[i]:.3f}",
-                xy=(0, 1.18),
-                xycoords="axes fraction",
-                fontsize=10,
-                fontweight="bold",
-            )
-        fig.subplots_adjust(top=1 - 0.9 / (3.1 * n), hspace=0.45, wspace=0.05)
+        fig.subplots_adjust(top=1 - 0.9 / (3.1 * n), hspace=0.3, wspace=0.05)
+        key = "masks: pet black, background grey, border white"
+        if not overlay:
+            fig.suptitle(key, x=axes[0, -1].get_position().x1, ha="right", fontsize=9)
+            return
         fig.legend(
             handles=[
                 Patch(facecolor=c, alpha=OVERLAY_ALPHA, label=name)
                 for c, name in zip(CLASS_COLOURS, SEGMENTATION_CLASSES)
             ],
-            # Flush with the last column and right-aligned, clear of the first row's title.
+            # Flush with the last column and right-aligned, clear of the first row's titles.
             loc="upper right",
             ncol=3,
-            bbox_to_anchor=(axes[0, 3].get_position().x1, 1.0),
-            title="overlay colours (grey masks: pet black, background grey, border white)",
+            bbox_to_anchor=(axes[0, -1].get_position().x1, 1.0),
+            title=f"{key}; overlay colours:",
             fontsize=9,
             title_fontsize=9,
         )

@@ -1,4 +1,4 @@
-"""The book's encoder-decoder model for three-class trimap segmentation (DLwP 2nd ed., ch. 9)."""
+"""Three-class trimap segmentation: the book's encoder-decoder model (DLwP 2nd ed., ch. 9)."""
 
 import keras
 from keras import layers
@@ -30,4 +30,8 @@ def build(image_size: int = 200, num_classes: int = 3) -> keras.Model:
     outputs = layers.Conv2D(
         num_classes, 3, activation="softmax", padding="same", dtype="float32", name="mask"
     )(x)
-    return keras.Model(inputs, outputs, name="segmentation")
+    return keras.Model(inputs, outputs, name="book")
+
+
+# Config's segmentation.models -> builder; each model is named as its key.
+BUILDERS = {"book": build}

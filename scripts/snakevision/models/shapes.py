@@ -12,7 +12,8 @@ import math
 # Models that halve the size with strided 'same' convolutions and double it back: other sizes
 # give masks larger than the images.
 MULTIPLE_OF = {
-    "segmentation": (8, "it halves the size 3 times and doubles it back"),
+    "book": (8, "it halves the size 3 times and doubles it back"),
+    "unet": (8, "it halves the size 3 times and doubles it back"),
 }
 
 # Models whose unpadded ('valid') convolutions and poolings leave nothing of a smaller image.
@@ -40,4 +41,3 @@ def problem(model: str, size: int) -> str | None:
     if size >= smallest:
         return None
     return f"needs at least {smallest} px: {why}; allowed: {smallest} or more"
-
