@@ -1,0 +1,104 @@
+"""A user's photo through the trained models: each segmenter's mask, each classifier's verdict."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import keras
+import numpy as np
+from matplotlib.colors import ListedColormap, to_rgb
+from matplotlib.patches import Patch
+from PIL import Image
+
+from snakevision.files import write_json
+from snakevision.images import resized
+from snakevision.metrics import CLASSIFICATION_CLASSES, SEGMENTATION_CLASSES
+from snakevision.pictures import Picture
+from snakevision.plots import CLASS_COLOURS, OVERLAY_ALPHA, figure
+
+CAT, DOG = CLASSIFICATION_CLASSES
+PANEL_INCHES = 4.0  # width of each panel of masks.png; its height follows the photo's aspect
+
+
+def _batch(photo: Image.Image, size: int) -> np.ndarray:
+    """The photo as the models take it: one (size, size, 3) float image of pixels 0..255."""
+    return resized(photo, size)[None].astype(np.float32)
+
+
+def segment(model: keras.Model, photo: Image.Image, size: int) -> np.ndarray:
+    """The model's mask of the photo at the photo's resolution: 0 pet, 1 background, 2 border."""
+    scores = np.asarray(model.predict_on_batch(_batch(photo, size)))
+    labels = Image.fromarray(scores[0].argmax(axis=-1).astype(np.uint8))
+    return np.asarray(labels.resize(photo.size, Image.Resampling.NEAREST))
+
+
+def overlay(photo: Image.Image, mask: np.ndarray) -> np.ndarray:
+    """The photo with each pixel tinted in its class's colour (the mask gallery's colours)."""
+    colours = np.array([to_rgb(c) for c in CLASS_COLOURS], np.float32) * 255
+    blended = (1 - OVERLAY_ALPHA) * np.asarray(photo, np.float32) + OVERLAY_ALPHA * colours[mask]
+    return blended.round().astype(np.uint8)
+
+
+def classify(model: keras.Model, photo: Image.Image, size: int) -> dict:
+    """A classifier's p(dog) and p(cat) for the photo, and its verdict (dog above 0.5)."""
+    dog = float(np.asarray(model.predict_on_batch(_batch(photo, size))).reshape(-1)[0])
+    return {DOG: dog, CAT: 1 - dog, "verdict": DOG if dog > 0.5 else CAT}
+
+
+def masks_figure(
+    photo: Image.Image, masks: Mapping[str, np.ndarray], path: str | os.PathLike[str]
+) -> None:
+    """One row per segmentation model: the photo, the model's mask, the mask over the photo."""
+    if not masks:
+        raise ValueError("masks_figure needs at least one segmentation model's mask")
+    width, height = photo.size
+    row = PANEL_INCHES * height / width + 0.3  # room for the titles
+    colours = ListedColormap(CLASS_COLOURS)
+    size = (3 * PANEL_INCHES, len(masks) * row + 0.4)  # and for the legend
+    with figure(path, figsize=size, layout="constrained") as fig:
+        axes = np.asarray(fig.subplots(len(masks), 3, squeeze=False))
+        for (name, mask), (left, middle, right) in zip(masks.items(), axes):
+            pet = float(np.mean(mask == 0))
+            left.imshow(photo)
+            middle.imshow(mask, cmap=colours, vmin=0, vmax=2, interpolation="nearest")
+            right.imshow(overlay(photo, mask))
+            titles = [f"photo ({width}x{height})", f"{name}: mask ({pet:.0%} pet)", "overlay"]
+            for ax, title in zip((left, middle, right), titles):
+                ax.set_title(title, fontsize=10)
+                ax.set_axis_off()
+        fig.legend(
+            handles=[Patch(color=c, label=n) for c, n in zip(CLASS_COLOURS, SEGMENTATION_CLASSES)],
+            loc="outside lower center",
+            ncol=3,
+            fontsize=9,
+        )
+
+
+def predict_photo(
+    picture: Picture,
+    segmenters: Mapping[str, Path],
+    classifiers: Mapping[str, Path],
+    sizes: tuple[int, int],
+    masks_png: Path,
+    classes_json: Path,
+) -> None:
+    """Write masks.png and classes.json of a photo: model name -> model file, sizes (S, C).
+
+    The photo is decoded first: one that is not a picture fails naming its config entry
+    before any model is loaded.
+    """
+    photo = picture.load()
+    segmentation_size, classification_size = sizes
+    masks = {
+        name: segment(keras.models.load_model(path), photo, segmentation_size)
+        for name, path in segmenters.items()
+    }
+    verdicts = {
+        name: classify(keras.models.load_model(path), photo, classification_size)
+        for name, path in classifiers.items()
+    }
+    masks_figure(photo, masks, masks_png)
+    width, height = photo.size
+    write_json({"width": width, "height": height, "classifiers": verdicts}, classes_json)

@@ -1,0 +1,185 @@
+"""Predict on a user's photo with small real (untrained, seeded) Keras models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+from PIL import Image
+from snakevision import predict
+from snakevision.images import DecodeError
+from snakevision.pictures import Picture
+
+SIZE = 32  # both tasks' input size here
+KEY = "predict.images"
+
+
+def segmenter(seed: int) -> keras.Model:
+    """A tiny fully convolutional segmenter: softmax over 3 classes per pixel."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = layers.Rescaling(1 / 255)(inputs)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    outputs = layers.Conv2D(3, 1, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def classifier(seed: int) -> keras.Model:
+    """A tiny binary classifier: one sigmoid p(dog)."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = layers.Rescaling(1 / 255)(inputs)
+    x = layers.Conv2D(4, 3, activation="relu")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
+    """Two segmenters and two classifiers saved as .keras files, as training writes them."""
+    folder = tmp_path_factory.mktemp("models")
+    found: dict[str, dict[str, Path]] = {"segmenters": {}, "classifiers": {}}
+    for kind, build, names in [
+        ("segmenters", segmenter, ["book", "unet"]),
+        ("classifiers", classifier, ["convnet", "mini_xception"]),
+    ]:
+        for seed, name in enumerate(names):
+            path = folder / f"{kind}_{name}.keras"
+            build(seed).save(path)
+            found[kind][name] = path
+    return found
+
+
+def photo_file(path: Path, mode: str = "RGB", size: tuple[int, int] = (45, 30)) -> Path:
+    """A random picture of the given mode and (width, height), saved as path."""
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+    image = rgb.convert(mode)
+    if mode == "RGBA":  # partly transparent: the alpha channel is dropped, not blended
+        image.putalpha(Image.fromarray(rng.integers(0, 256, (size[1], size[0]), dtype=np.uint8)))
+    image.save(path)
+    return path
+
+
+def picture(path: Path) -> Picture:
+    """The picture as rule predict names it: its stem, and the config entry in messages."""
+    return Picture(path.stem, path, f"{KEY} entry {str(path)!r}")
+
+
+def run(
+    tmp_path: Path, photo: Path, models: dict[str, dict[str, Path]], out: str = "out"
+) -> tuple[Path, dict]:
+    """Predict the photo with every model; masks.png's path and classes.json's content."""
+    masks, classes = tmp_path / out / "masks.png", tmp_path / out / "classes.json"
+    predict.predict_photo(
+        picture(photo), models["segmenters"], models["classifiers"], (SIZE, SIZE), masks, classes
+    )
+    return masks, json.loads(classes.read_text())
+
+
+def test_masks_come_back_at_the_photos_own_resolution(models: dict) -> None:
+    photo = Image.fromarray(np.random.default_rng(1).integers(0, 256, (30, 45, 3), np.uint8))
+    model = keras.models.load_model(models["segmenters"]["book"])
+    mask = predict.segment(model, photo, SIZE)
+    assert mask.shape == (30, 45)
+    assert set(np.unique(mask)) <= {0, 1, 2}
+    assert predict.overlay(photo, mask).shape == (30, 45, 3)
+
+
+def test_overlay_tints_each_class_in_its_colour() -> None:
+    photo = Image.new("RGB", (2, 1), (0, 0, 0))
+    tinted = predict.overlay(photo, np.array([[0, 1]]))
+    assert tinted[0, 0].tolist() != tinted[0, 1].tolist()
+    assert (tinted > 0).any(axis=-1).all()  # black pixels take on their class's colour
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P"])
+def test_grey_alpha_and_palette_photos_are_predicted_as_rgb(
+    tmp_path: Path, models: dict, mode: str
+) -> None:
+    odd = photo_file(tmp_path / f"odd.{'gif' if mode == 'P' else 'png'}", mode)
+    as_rgb = tmp_path / "rgb.png"
+    Image.open(odd).convert("RGB").save(as_rgb)
+    image = picture(odd).load()
+    assert image.mode == "RGB" and image.size == (45, 30)
+    _, expected = run(tmp_path, as_rgb, models, "rgb")
+    _, found = run(tmp_path, odd, models, "odd")
+    assert found == expected
+    for name, path in models["segmenters"].items():
+        model = keras.models.load_model(path)
+        same = predict.segment(model, image, SIZE)
+        np.testing.assert_array_equal(same, predict.segment(model, picture(as_rgb).load(), SIZE))
+        assert same.shape == (30, 45), name
+
+
+def test_a_file_that_is_no_picture_fails_naming_the_entry_before_any_model_loads(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "photo.jpg"
+    page.write_text("<!DOCTYPE html><html><body>a photo of my cat</body></html>")
+    missing = {"book": tmp_path / "no_such_model.keras"}  # loading it would fail differently
+    with pytest.raises(DecodeError, match=rf"{KEY} entry '.*photo\.jpg'.*not a usable picture"):
+        predict.predict_photo(
+            picture(page), missing, missing, (SIZE, SIZE), tmp_path / "m.png", tmp_path / "c.json"
+        )
+    assert not (tmp_path / "m.png").exists() and not (tmp_path / "c.json").exists()
+
+
+def test_classes_hold_each_classifiers_probabilities_and_verdict(
+    tmp_path: Path, models: dict
+) -> None:
+    _, classes = run(tmp_path, photo_file(tmp_path / "rex.jpg"), models)
+    assert (classes["width"], classes["height"]) == (45, 30)
+    assert list(classes["classifiers"]) == ["convnet", "mini_xception"]
+    for found in classes["classifiers"].values():
+        assert 0 <= found["dog"] <= 1
+        assert found["cat"] == pytest.approx(1 - found["dog"])
+        assert found["verdict"] == ("dog" if found["dog"] > 0.5 else "cat")
+
+
+def test_verdict_is_dog_only_above_one_half() -> None:
+    inputs = keras.Input((SIZE, SIZE, 3))
+    zeros = layers.GlobalAveragePooling2D()(layers.Rescaling(0.0)(inputs))
+
+    def constant(bias: str) -> keras.Model:
+        """A classifier whose p(dog) is sigmoid(bias) whatever the photo."""
+        return keras.Model(inputs, layers.Dense(1, "sigmoid", bias_initializer=bias)(zeros))
+
+    photo = Image.new("RGB", (20, 10))
+    assert predict.classify(constant("ones"), photo, SIZE)["verdict"] == "dog"
+    assert predict.classify(constant("zeros"), photo, SIZE) == {
+        "dog": 0.5,
+        "cat": 0.5,
+        "verdict": "cat",
+    }
+
+
+def test_masks_png_grows_with_the_number_of_segmenters(tmp_path: Path, models: dict) -> None:
+    photo = photo_file(tmp_path / "rex.png")
+    one = {**models, "segmenters": {"book": models["segmenters"]["book"]}}
+    masks_one, _ = run(tmp_path, photo, one, "one")
+    masks_two, _ = run(tmp_path, photo, models, "two")
+    with Image.open(masks_one) as small, Image.open(masks_two) as large:
+        assert large.height > 1.5 * small.height
+        assert large.width == pytest.approx(small.width, abs=20)
+
+
+def test_figure_follows_the_photos_aspect(tmp_path: Path) -> None:
+    heights = []
+    for size in [(60, 30), (30, 60)]:
+        photo = Image.new("RGB", size)
+        path = tmp_path / f"{size[0]}x{size[1]}.png"
+        predict.masks_figure(photo, {"book": np.zeros(size[::-1], np.uint8)}, path)
+        with Image.open(path) as image:
+            heights.append(image.height)
+    assert heights[1] > 2 * heights[0]
+
+
+def test_masks_figure_needs_a_model(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least one segmentation model"):
+        predict.masks_figure(Image.new("RGB", (4, 4)), {}, tmp_path / "masks.png")
