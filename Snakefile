@@ -33,6 +33,7 @@ include: "rules/data.smk"
 include: "rules/segmentation.smk"
 include: "rules/classification.smk"
 include: "rules/interpretation.smk"
+include: "rules/predict.smk"
 include: "rules/report.smk"
 
 

@@ -15,6 +15,8 @@ TASKS = ["segmentation", "classification"]
 # Threads of the parallel rules (decoding, training): Snakemake scales them down to --cores on
 # one machine; on a cluster each such job asks for this many CPUs.
 THREADS = 8
+# Where rule fetch_picture puts the pictures config names by URL (interpretation, predict).
+PICTURES = "resources/pictures"
 
 
 wildcard_constraints:

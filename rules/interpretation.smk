@@ -9,7 +9,6 @@ from snakevision.pictures import file_name, is_url
 INTERP = "results/interpretation"
 INTERPRETATION = config["interpretation"]
 FETCHED = "resources/interpretation"
-PICTURES = f"{FETCHED}/pictures"
 IMAGENET = "xception_imagenet"  # the ImageNet Xception's name in output paths
 USE_IMAGENET = INTERPRETATION["imagenet"]["weights"] != "none"
 EXPLAINED = [*MODELS, *([IMAGENET] if USE_IMAGENET else [])]
@@ -28,10 +27,13 @@ IMAGENET_FILES = {
 }
 # File name -> URL and MD5 of those files.
 IMAGENET_DOWNLOADS = {file_name(f["url"]): f for f in IMAGENET_FILES.values()}
-# File name -> (URL, config key) of every picture to fetch.
+# File name -> (URL, config key) of every picture to fetch, for interpretation or prediction.
 URLS = {
     file_name(entry): (entry, key)
-    for key, entries in picture_entries(IMAGENET).items()
+    for key, entries in {
+        **picture_entries(IMAGENET),
+        "predict.images": config["predict"]["images"],
+    }.items()
     for entry in entries
     if is_url(entry)
 }

@@ -62,6 +62,37 @@ def test_segmentation_output_is_per_pixel_distribution() -> None:
     np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.parametrize(("size", "num_classes"), [(200, 3), (56, 5)])
+def test_unet_output_follows_size_and_classes(size: int, num_classes: int) -> None:
+    model = segmentation.unet(size, num_classes)  # sizes that are no powers of two
+    assert model.name == "unet"
+    assert model.output.shape == (None, size, size, num_classes)
+    probs = np.asarray(model(pixels(2, size)))
+    assert probs.shape == (2, size, size, num_classes)
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_unet_has_skips_at_every_scale_and_batch_norm() -> None:
+    model = segmentation.unet(64)
+    joined = [
+        [tuple(t.shape) for t in layer.input]
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Concatenate)
+    ]
+    # Deepest first: the upsampled decoder map beside the encoder's map of the same scale.
+    assert joined == [
+        [(None, 16, 16, 192), (None, 16, 16, 96)],
+        [(None, 32, 32, 96), (None, 32, 32, 48)],
+        [(None, 64, 64, 48), (None, 64, 64, 24)],
+    ]
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 2 * 7  # two per conv block: three down, the bottleneck, three up
+    blocks = [(3, 24), (24, 24), (24, 48), (48, 48), (48, 96), (96, 96), (96, 192), (192, 192)]
+    blocks += [(288, 96), (96, 96), (144, 48), (48, 48), (72, 24), (24, 24)]
+    by_hand = sum(conv(3, a, b, bias=False) + bn(b) for a, b in blocks) + conv(1, 24, 3)
+    assert model.count_params() == by_hand == 1_098_771
+
+
 def test_convnet_params_match_book() -> None:
     convs = conv(3, 3, 32) + conv(3, 32, 64) + conv(3, 64, 128)
     convs += conv(3, 128, 256) + conv(3, 256, 256)
@@ -170,10 +201,10 @@ def test_augmentation_is_reproducible_with_a_seed() -> None:
 
 
 @pytest.mark.usefixtures("bfloat16_policy")
-@pytest.mark.parametrize("name", ["segmentation", *classification.BUILDERS])
+@pytest.mark.parametrize("name", [*segmentation.BUILDERS, *classification.BUILDERS])
 def test_outputs_are_float32_under_mixed_bfloat16(name: str) -> None:
-    if name == "segmentation":
-        model, size = segmentation.build(32), 32
+    if name in segmentation.BUILDERS:
+        model, size = segmentation.BUILDERS[name](32), 32
     elif name in classification.TRAINABLE:
         model, size = classification.BUILDERS[name](96), 96
     else:
@@ -218,7 +249,7 @@ def test_saved_model_keeps_float32_head(tmp_path) -> None:
 
 
 BUILD = {
-    "book": segmentation.build,
+    **segmentation.BUILDERS,
     "convnet": classification.convnet,
     "mini_xception": classification.mini_xception,
 }
@@ -226,7 +257,13 @@ BUILD = {
 
 @pytest.mark.parametrize(
     ("model", "refused", "built"),
-    [("book", 52, 56), ("convnet", 77, 78), ("mini_xception", 4, 5)],
+    [
+        ("book", 52, 56),
+        ("unet", 60, 64),
+        ("unet", 196, 200),
+        ("convnet", 77, 78),
+        ("mini_xception", 4, 5),
+    ],
 )
 def test_the_limits_are_keras_own(model, refused, built) -> None:
     # Keras itself fails below the limit (or, for the segmentation model, makes masks of

@@ -189,3 +189,36 @@ def test_a_folder_output_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None
         (folder / "pug_1" / "heatmap.png").write_text("new")
     assert sorted(p.name for p in target.rglob("*")) == ["heatmap.png", "pug_1"]
     assert sorted(p.name for p in target.parent.iterdir()) == ["convnet"]  # no temp folder left
+
+
+@pytest.mark.parametrize(
+    ("photos", "message"),
+    [
+        (["photos/rex.jpg"], "predict.images entry 'photos/rex.jpg': no such file"),
+        (["https://host:99999/rex.jpg"], "predict.images entry 'https://host:99999/rex.jpg'"),
+        (
+            ["https://a.example/pets/cat.jpg"],  # the ImageNet list fetches another cat.jpg
+            "predict.images entry 'https://a.example/pets/cat.jpg' and the interpretation "
+            "picture 'https://img-datasets.s3.amazonaws.com/cat.jpg' would both be fetched into "
+            "resources/pictures/cat.jpg",
+        ),
+    ],
+)
+def test_config_check_refuses_unusable_photos_to_predict(photos, message, tmp_path, monkeypatch):
+    import yaml
+    from snakevision.configuration import ConfigError, check
+    from workflow import REPO
+
+    monkeypatch.chdir(tmp_path)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["predict"]["images"] = photos
+    with pytest.raises(ConfigError, match=r"\(1 problem\(s\)\)") as raised:
+        check(config, REPO / "config.schema.yaml")
+    assert message in str(raised.value)
+    Path("photos").mkdir()
+    Path("photos/rex.jpg").write_bytes(b"")  # present: decoding is the job's to check
+    config["predict"]["images"] = ["photos/rex.jpg", "https://a.example/rex.png"]
+    with pytest.raises(ConfigError, match="share the name 'rex'"):
+        check(config, REPO / "config.schema.yaml")
+    config["predict"]["images"] = ["photos/rex.jpg"]
+    check(config, REPO / "config.schema.yaml")

@@ -52,6 +52,8 @@ CONTRACT = [
         for m in ("convnet", "mini_xception", "residual_demo", "projection_demo", "pooling_demo")
     ),
     "results/classification/comparison.csv",
+    "results/predict/pet/masks.png",
+    "results/predict/pet/classes.json",
     "results/metrics.csv",
 ]
 
@@ -230,7 +232,7 @@ def test_imagenet_branch_runs_from_a_weights_file(demo, tmp_path, http_server):
     plan = planned_jobs(snakemake(copy, *targets, *args).stdout)
     assert plan == {"fetch_picture": 1, "gradcam": 1, "filters": 1}
     snakemake(copy, *targets, *(a for a in args if a != "--dry-run"))
-    assert (copy / "resources/interpretation/pictures/elephant.jpg").is_file()
+    assert (copy / "resources/pictures/elephant.jpg").is_file()
     gradcam = copy / targets[0]
     assert sorted(p.name for p in gradcam.iterdir() if p.is_dir()) == sorted(
         [*stems, "tabby", "elephant"]
@@ -305,6 +307,7 @@ def test_changing_the_unets_settings_reruns_only_the_unet_and_what_reads_it(demo
         "evaluate_segmentation": 1,
         "plot_segmentation": 1,
         "compare_segmenters": 1,
+        "predict": 1,  # the demo's photo, through every segmentation model
         "metrics_table": 1,
         "front_page": 1,  # its table and its settings line (epochs)
         "resources": 1,
@@ -312,6 +315,53 @@ def test_changing_the_unets_settings_reruns_only_the_unet_and_what_reads_it(demo
     }
     # The U-Net's own jobs; the book model's are left as they are.
     assert re.findall(r"wildcards: model=(\w+)", run) == ["unet"] * 3, run
+
+
+def test_demo_predicts_its_photo_with_every_model(demo):
+    classes = json.loads((demo / "results/predict/pet/classes.json").read_text())
+    with Image.open(demo / "profiles/demo/pet.jpg") as photo:
+        assert (classes["width"], classes["height"]) == photo.size
+    assert set(classes["classifiers"]) == {"convnet", "mini_xception"}
+    for verdict in classes["classifiers"].values():
+        assert verdict["cat"] == pytest.approx(1 - verdict["dog"])
+    with Image.open(demo / "results/predict/pet/masks.png") as figure:
+        assert figure.format == "PNG" and figure.size[1] > 300  # a row per segmentation model
+
+
+def test_predict_takes_any_picture_mode_and_names_an_entry_that_is_no_picture(
+    demo, tmp_path, http_server
+):
+    copy = shutil.copytree(demo, tmp_path / "copy", symlinks=True)
+    (copy / "mine").mkdir()
+    with Image.open(copy / "profiles/demo/pet.jpg") as pet:
+        pet.convert("L").save(copy / "mine/grey.png")
+        rgba = tmp_path / "rgba.png"
+        pet.convert("RGBA").save(rgba)
+    http_server.files["/photos/see-through.png"] = rgba.read_bytes()
+    http_server.files["/photos/page.jpg"] = b"<!doctype html><html><body>a pet</body></html>"
+    photos = ["mine/grey.png", http_server.url("/photos/see-through.png")]
+    args = demo_config(copy, "photos.yaml", {"predict": {"images": photos}})
+    targets = [f"results/predict/{name}/classes.json" for name in ("grey", "see-through")]
+    assert planned_jobs(snakemake(copy, *targets, *args).stdout) == {
+        "fetch_picture": 1,
+        "predict": 2,
+    }
+    snakemake(copy, *targets, *(a for a in args if a != "--dry-run"))
+    for target in targets:  # grayscale and RGBA photos go through the RGB models
+        classes = json.loads((copy / target).read_text())
+        assert (classes["width"], classes["height"]) == (154, 122)
+        assert set(classes["classifiers"]) == {"convnet", "mini_xception"}
+
+    page = http_server.url("/photos/page.jpg")
+    args = demo_config(copy, "page.yaml", {"predict": {"images": [page]}})
+    run = [a for a in args if a != "--dry-run"]
+    result = snakemake(copy, "results/predict/page/masks.png", *run, check=False)
+    output = result.stdout + result.stderr
+    log = "\n".join(p.read_text() for p in (copy / "logs").rglob("fetch_page.jpg.log"))
+    assert result.returncode != 0
+    assert f"predict.images entry '{page}'" in log and "an HTML page" in log, output[-3000:]
+    assert not (copy / "results/predict/page").exists()
+    assert not (copy / "resources/pictures/page.jpg").exists()
 
 
 def _planned_after_an_edit(demo, path):

@@ -14,7 +14,7 @@ from snakevision.downloads import url_problem
 from snakevision.micro_batches import BATCH_NORMALIZED
 from snakevision.models import shapes
 from snakevision.pets import breed_of, species_of
-from snakevision.pictures import name_of
+from snakevision.pictures import file_name, is_url, name_of
 from snakevision.pictures import problems as picture_problems
 from snakevision.synthetic import CAT_BREEDS, DOG_BREEDS, QUIRKS
 
@@ -225,7 +225,7 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
         images, where = sizes[key]
         if images > 0 and (problem := batch_problem(key, train["batch_size"], images, where)):
             problems.append(problem)
-    return problems + interpretation_errors(config)
+    return problems + interpretation_errors(config) + picture_errors(config)
 
 
 # Rules that build each model at the configured size (model_summary: every classifier, listed
@@ -281,6 +281,25 @@ def interpretation_errors(config: dict[str, Any]) -> list[str]:
                 f"interpretation.imagenet.{name}: no such file {value!r} (a path is relative to "
                 f"the working directory); allowed: {allowed}"
             )
+    return problems
+
+
+def picture_errors(config: dict[str, Any]) -> list[str]:
+    """The photos to predict, and photo URLs fetched into the file of another picture's URL."""
+    photos = config["predict"]["images"]
+    problems = picture_problems(photos, "predict.images")
+    interpretation = config["interpretation"]
+    explained = interpretation["images"]
+    if interpretation["imagenet"]["weights"] != "none":
+        explained = explained + interpretation["imagenet"]["images"]
+    for photo in filter(is_url, photos):
+        for other in filter(is_url, explained):
+            if file_name(photo) == file_name(other) and photo != other:
+                problems.append(
+                    f"predict.images entry {photo!r} and the interpretation picture {other!r} "
+                    f"would both be fetched into resources/pictures/{file_name(photo)}; rename "
+                    "one of the files behind them or use a local copy"
+                )
     return problems
 
 
