@@ -33,6 +33,9 @@ def pixels(n: int, size: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0, 255, (n, size, size, 3)).astype("float32")
 
 
+BUILD_SEGMENTATION = {"segmentation": segmentation.build, "unet": segmentation.unet}
+
+
 @pytest.fixture
 def bfloat16_policy() -> Iterator[None]:
     """Run a test under the mixed_bfloat16 global policy and restore the previous one."""
@@ -60,6 +63,37 @@ def test_segmentation_output_is_per_pixel_distribution() -> None:
     probs = np.asarray(model(pixels(2, 64)))
     assert probs.shape == (2, 64, 64, 5)
     np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("size", "num_classes"), [(200, 3), (56, 5)])
+def test_unet_output_follows_size_and_classes(size: int, num_classes: int) -> None:
+    model = segmentation.unet(size, num_classes)
+    assert model.name == "unet"
+    assert model.output.shape == (None, size, size, num_classes)
+    probs = np.asarray(model(pixels(2, size)))
+    assert probs.shape == (2, size, size, num_classes)
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_unet_has_skips_at_every_scale_and_batch_norm() -> None:
+    model = segmentation.unet(64)
+    joined = [
+        [tuple(t.shape) for t in layer.input]
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Concatenate)
+    ]
+    # Deepest first: the upsampled decoder map beside the encoder's map of the same scale.
+    assert joined == [
+        [(None, 16, 16, 192), (None, 16, 16, 96)],
+        [(None, 32, 32, 96), (None, 32, 32, 48)],
+        [(None, 64, 64, 48), (None, 64, 64, 24)],
+    ]
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 2 * 7  # two per conv block: three down, the bottleneck, three up
+    blocks = [(3, 24), (24, 24), (24, 48), (48, 48), (48, 96), (96, 96), (96, 192), (192, 192)]
+    blocks += [(288, 96), (96, 96), (144, 48), (48, 48), (72, 24), (24, 24)]
+    by_hand = sum(conv(3, a, b, bias=False) + bn(b) for a, b in blocks) + conv(1, 24, 3)
+    assert model.count_params() == by_hand == 1_098_771
 
 
 def test_convnet_params_match_book() -> None:
@@ -173,10 +207,10 @@ def test_augmentation_is_reproducible_with_a_seed() -> None:
 
 
 @pytest.mark.usefixtures("bfloat16_policy")
-@pytest.mark.parametrize("name", ["segmentation", *classification.BUILDERS])
+@pytest.mark.parametrize("name", [*BUILD_SEGMENTATION, *classification.BUILDERS])
 def test_outputs_are_float32_under_mixed_bfloat16(name: str) -> None:
-    if name == "segmentation":
-        model, size = segmentation.build(32), 32
+    if name in BUILD_SEGMENTATION:
+        model, size = BUILD_SEGMENTATION[name](32), 32
     elif name in classification.TRAINABLE:
         model, size = classification.BUILDERS[name](96), 96
     else:
@@ -221,7 +255,7 @@ def test_saved_model_keeps_float32_head(tmp_path) -> None:
 
 
 BUILD = {
-    "segmentation": segmentation.build,
+    **BUILD_SEGMENTATION,
     "convnet": classification.convnet,
     "mini_xception": classification.mini_xception,
 }
@@ -232,6 +266,8 @@ BUILD = {
     [
         ("segmentation", 52, 56, "needs a multiple of 8"),
         ("segmentation", 63, 64, "needs a multiple of 8"),
+        ("unet", 60, 64, "needs a multiple of 8"),
+        ("unet", 196, 200, "needs a multiple of 8"),
         ("convnet", 77, 78, "needs at least 78 px"),
         ("mini_xception", 4, 5, "needs at least 5 px"),
     ],
@@ -245,7 +281,13 @@ def test_builders_refuse_sizes_below_their_limits(model, refused, built, needs) 
 
 @pytest.mark.parametrize(
     ("model", "refused", "built"),
-    [("segmentation", 52, 56), ("convnet", 77, 78), ("mini_xception", 4, 5)],
+    [
+        ("segmentation", 52, 56),
+        ("unet", 60, 64),
+        ("unet", 196, 200),
+        ("convnet", 77, 78),
+        ("mini_xception", 4, 5),
+    ],
 )
 def test_the_limits_are_keras_own(monkeypatch, model, refused, built) -> None:
     # Without the builders' guard, Keras itself fails below the limit (or, for the
@@ -255,9 +297,9 @@ def test_the_limits_are_keras_own(monkeypatch, model, refused, built) -> None:
     def fits(size: int) -> bool:
         try:
             output = BUILD[model](size).output_shape
-        except ValueError:  # 'Computed output size would be zero or negative'
-            return False
-        return model != "segmentation" or output[1:3] == (size, size)
+        except ValueError:  # 'Computed output size would be zero or negative', or the
+            return False  # U-Net's Concatenate of maps of different sizes
+        return model not in BUILD_SEGMENTATION or output[1:3] == (size, size)
 
     assert not fits(refused) and fits(built)
 
@@ -267,5 +309,9 @@ def test_the_limits_hold_past_the_boundary() -> None:
         range(32, 100, 8)
     )
     assert shapes.segmentation_output(200) == 200  # the book's size
+    assert [n for n in range(1, 100) if shapes.problem("unet", n) is None] == list(range(8, 100, 8))
+    assert "so 60 px images would join 14 to 15 px maps; allowed: 56 or 64" in shapes.problem(
+        "unet", 60
+    )
     assert shapes.problem("convnet", 180) is None and shapes.convnet_output(180) == 7
     assert shapes.mini_xception_output(180) == 6

@@ -16,6 +16,13 @@ from collections.abc import Callable
 SEGMENTATION_ENCODER = ((64, 2), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1))
 SEGMENTATION_DECODER = ((256, 1), (256, 2), (128, 1), (128, 2), (64, 1), (64, 2))
 
+# The U-Net: the filters of its conv blocks from the full-size one down to the bottleneck,
+# a MaxPooling2D(2) ('valid') between each two, and an UpSampling2D(2) back up to each skip.
+# Sized so that a training step costs about the book model's (bench/README.md); a base of 32
+# would cost 1.6x.
+UNET_FILTERS = (24, 48, 96, 192)
+UNET_POOL = 2
+
 # The chapter-8 convnet: these 'valid' convolutions, with a pooling between each two.
 CONVNET_FILTERS = (32, 64, 128, 256, 256)
 CONVNET_KERNEL = 3
@@ -81,6 +88,30 @@ def segmentation_problem(size: int) -> str | None:
     )
 
 
+def unet_sides(size: int) -> tuple[list[int], list[int]]:
+    """Sides of the U-Net's encoder maps (skips, then the bottleneck) and of their upsamplings."""
+    sides = [size]
+    for _ in UNET_FILTERS[1:]:
+        sides.append(_valid(sides[-1], UNET_POOL, UNET_POOL))
+    return sides, [side * UNET_POOL for side in sides[1:]]
+
+
+def unet_problem(size: int) -> str | None:
+    """Why the U-Net cannot take size, None if it can."""
+    halvings = len(UNET_FILTERS) - 1
+    step = UNET_POOL**halvings
+    sides, upsampled = unet_sides(size)
+    if sides[-1] >= 1 and upsampled == sides[:-1]:
+        return None
+    below = max(size // step, 1) * step
+    pairs = ", ".join(f"{up} to {skip}" for up, skip in zip(upsampled, sides) if up != skip)
+    return (
+        f"needs a multiple of {step}: it halves the size {halvings} times and concatenates each "
+        f"doubled map with the encoder's map of that scale, so {size} px images would join "
+        f"{pairs} px maps; allowed: {below} or {below + step}"
+    )
+
+
 def _at_least(output: Callable[[int], int], why: str) -> Callable[[int], str | None]:
     def problem(size: int) -> str | None:
         smallest = _smallest(output)
@@ -95,6 +126,7 @@ def _at_least(output: Callable[[int], int], why: str) -> Callable[[int], str | N
 
 PROBLEMS: dict[str, Callable[[int], str | None]] = {
     "segmentation": segmentation_problem,
+    "unet": unet_problem,
     "convnet": _at_least(
         convnet_output,
         f"its {len(CONVNET_FILTERS)} unpadded {CONVNET_KERNEL}x{CONVNET_KERNEL} convolutions "
