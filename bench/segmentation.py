@@ -1,9 +1,10 @@
-"""Training the book's segmentation model: the pipeline's training.fit against the notebook's fit.
+"""Training the segmentation models: the pipeline's training.fit against the notebook's fit.
 
 pipeline: snakevision.training.fit on uint8 arrays memory-mapped from .npy files, with its
-precision policy, checkpoints and resume state. notebook: the book's code, float32 images and
-uint8 targets in memory, compile(rmsprop, sparse_categorical_crossentropy), fit with its
-best-only ModelCheckpoint. Each run is a fresh process; both are scored the same way, by
+precision policy, checkpoints and resume state, for each of --models (the book's model, the
+U-Net). notebook: the book's code for the book's model, float32 images and uint8 targets in
+memory, compile(rmsprop, sparse_categorical_crossentropy), fit with its best-only
+ModelCheckpoint. Each run is a fresh process; all are scored the same way, by
 snakevision.evaluation.segmentation of the best (lowest val_loss) model on the validation arrays.
 """
 
@@ -18,8 +19,12 @@ from pathlib import Path
 
 import _common as common
 import numpy as np
+from snakevision.micro_batches import BATCH_NORMALIZED
+
+MODELS = ("book", "unet")  # snakevision.models.segmentation.BUILDERS, imported by children only
 
 COLUMNS = [
+    ("model", "model", "s"),
     ("variant", "variant", "s"),
     ("policy", "precision", "s"),
     ("batch", "batch", "d"),
@@ -31,6 +36,7 @@ COLUMNS = [
     ("speedup", "x notebook", ".2f"),
     ("best", "best epoch images/s", ".1f"),
     ("cpu_ms", "CPU ms/image", ".0f"),
+    ("cost", "CPU x book", ".2f"),
     ("overall", "images/s overall", ".1f"),
     ("iou", "val mean IoU", ".3f"),
     ("maxrss_mb", "peak RSS MB", ".0f"),
@@ -72,10 +78,11 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
 
     common.time_every_fit(timer, args.steps_per_epoch)
     load = {k: Rows(v) for k, v in data.items()}
+    build = segmentation.BUILDERS[args.model]
     start = time.perf_counter()
     history = training.fit(
-        lambda: segmentation.build(args.image_size),
-        training.SEGMENTATION,
+        lambda: build(args.image_size),
+        training.TASKS["segmentation"],
         training.Settings(
             args.epochs,
             args.batch,
@@ -130,6 +137,7 @@ def child(args: argparse.Namespace) -> None:
     scores = evaluation.segmentation(model, *val, 8)
     common.finish(
         args.result,
+        model=args.model,
         variant=args.child,
         policy=run["policy"],
         batch=args.batch,
@@ -142,10 +150,18 @@ def child(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     common.add_training_args(parser, image_size=200, num_images=1024, epochs=5, batch=64)
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=list(MODELS),
+        choices=MODELS,
+        help="pipeline runs of each (the notebook's: the book's model only)",
+    )
     parser.add_argument("--no-notebook", action="store_true", help="skip the notebook runs")
     parser.add_argument("--random", action="store_true", help="random uint8 data (no IoU meaning)")
     common.add_data_args(parser)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--model", default="book", choices=MODELS, help=argparse.SUPPRESS)
     common.add_child_args(parser)
     args = parser.parse_args()
     if args.child:
@@ -163,15 +179,34 @@ def main() -> None:
         runs = common.pipeline_runs(args, None if args.no_notebook else "notebook")
         rows = []
         for batch in args.batch_size:
-            for variant, policy, parts in runs:
-                flags = common.training_flags(args, variant, batch, policy, parts)
-                flags += ["--data", work]
-                result = work / f"{variant}_{policy}_{batch}_{parts}.json"
-                rows.append(common.run_child(__file__, list(map(str, flags)), result, env))
-                print(f"done: {variant} {policy} batch {batch}, micro-batches {parts}", flush=True)
+            for model in args.models:
+                for variant, policy, parts in runs:
+                    if variant == "notebook" and model != "book":
+                        continue  # the notebook is the book's code for the book's model
+                    if model in BATCH_NORMALIZED and parts not in (1, "auto"):
+                        print(f"skipped: {model} has batch normalization, no micro-batches")
+                        continue
+                    flags = common.training_flags(args, variant, batch, policy, parts)
+                    flags += ["--data", work, "--model", model]
+                    result = work / f"{model}_{variant}_{policy}_{batch}_{parts}.json"
+                    row = common.run_child(__file__, list(map(str, flags)), result, env)
+                    rows.append({**row, "asked": parts})
+                    print(
+                        f"done: {model} {variant} {policy} batch {batch}, micro-batches {parts}",
+                        flush=True,
+                    )
         base = {r["batch"]: r["rate"] for r in rows if r["variant"] == "notebook"}
+        # The cost of a model's training image against the book's, same variant and settings.
+        book = {
+            (r["variant"], r["policy"], r["batch"], r["asked"]): r["cpu_ms"]
+            for r in rows
+            if r["model"] == "book"
+        }
         for r in rows:
-            r["speedup"] = r["rate"] / base[r["batch"]] if r["batch"] in base else None
+            notebook = base.get(r["batch"]) if r["model"] == "book" else None
+            r["speedup"] = r["rate"] / notebook if notebook else None
+            same = book.get((r["variant"], r["policy"], r["batch"], r["asked"]))
+            r["cost"] = r["cpu_ms"] / same if same else None
         print(common.table(rows, COLUMNS))
 
 
