@@ -1,1 +1,1 @@
-"""Keras model builders: the book's segmentation model and its classification convnets."""
+"""Keras model builders: the book's segmentation model and a U-Net, the classification convnets."""
