@@ -17,7 +17,8 @@ report: "report/workflow.rst"
 
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from snakevision.configuration import ConfigError, check, parse_nested_strings
+from snakevision.config_schema import parse_nested_strings
+from snakevision.configuration import ConfigError, check
 
 SCHEMA = Path(workflow.basedir) / "config.schema.yaml"
 # Nested --config values arrive as strings; parse those the schema wants as numbers.

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakevision.configuration import ConfigError, check, parse_nested_strings
+from snakevision.config_schema import parse_nested_strings
+from snakevision.configuration import ConfigError, check
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config.schema.yaml"

@@ -1,0 +1,114 @@
+"""The JSON schema's side of the config check: readable messages, and --config strings parsed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _written(root: dict[str, Any], error: jsonschema.ValidationError) -> dict[str, Any]:
+    """The schema holding the failed keyword as written, which may be a $ref with a description."""
+    node: Any = root
+    for step in list(error.absolute_schema_path)[:-1]:  # the last step is the keyword
+        while isinstance(node, dict) and step not in node and "$ref" in node:
+            node = at(root, node["$ref"].removeprefix("#/").split("/"))  # '#/$defs/seed'
+        node = node[step]
+    return node if isinstance(node, dict) else {}
+
+
+def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
+    """One line naming the key, what is wrong and what is allowed."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    key = _key(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        return f"{key}: {error.message}; allowed keys: {', '.join(allowed)}"
+    if error.validator == "enum":
+        return f"{key}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"
+    if isinstance(error.instance, float) and not math.isfinite(error.instance):
+        return f"{key}: {error.instance} is not allowed; allowed: a finite number"
+    description = _written(root, error).get("description") or schema.get("description")
+    hint = f" ({description})" if description else ""
+    return f"{key}: {error.message}{hint}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# JSON Schema counts 1000.0 as an integer, and .nan and .inf as numbers (nan passes every
+# bound); the jobs' range(), array shapes and timeouts do not.
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {
+            "integer": lambda _, value: _is_number(value) and isinstance(value, int),
+            "number": lambda _, value: _is_number(value) and math.isfinite(value),
+        }
+    ),
+)
+
+
+def _validator(schema_path: Path) -> jsonschema.protocols.Validator:
+    return _Validator(yaml.safe_load(Path(schema_path).read_text()))
+
+
+def _parsed(text: str) -> Any:
+    """A --config string as Snakemake parses a top-level value: int, float, then YAML."""
+    for parse in (int, float):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_nested_strings(
+    config: dict[str, Any], schema_path: Path, given: Mapping[str, Any]
+) -> None:
+    """Parse, in place, the strings given with --config that the schema refuses ('7' -> 7).
+
+    Snakemake parses a nested --config value (`--config 'split={seed: 7}'`) with YAML's base
+    loader, which leaves every scalar a string; a config file would have given numbers. Only
+    strings found at the same place in `given` (the --config values) are parsed: a string in
+    a config file is the user's choice, and the check names it. A parsed value is kept when it
+    has the type the schema asks for, so that an out-of-range number is reported as such.
+    """
+    validator = _validator(schema_path)
+    for error in list(validator.iter_errors(config)):  # all found before any is changed
+        path = list(error.absolute_path)
+        if not isinstance(error.instance, str) or not path or at(given, path) != error.instance:
+            continue
+        value = _parsed(error.instance)
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        wanted = {"type": schema["type"]} if "type" in schema else schema
+        if not isinstance(value, str) and validator.evolve(schema=wanted).is_valid(value):
+            at(config, path[:-1])[path[-1]] = value
+
+
+def at(tree: Mapping[str, Any], path: list[Any]) -> Any:
+    """The value at path in nested mappings, or None where there is none."""
+    for key in path:
+        if not isinstance(tree, Mapping) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def schema_errors(config: dict[str, Any], schema_path: Path) -> list[str]:
+    """Every schema violation of config, one readable line each."""
+    validator = _validator(schema_path)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    return [_describe(e, validator.schema) for e in errors]
