@@ -178,8 +178,3 @@ def test_figure_follows_the_photos_aspect(tmp_path: Path) -> None:
         with Image.open(path) as image:
             heights.append(image.height)
     assert heights[1] > 2 * heights[0]
-
-
-def test_masks_figure_needs_a_model(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="at least one segmentation model"):
-        predict.masks_figure(Image.new("RGB", (4, 4)), {}, tmp_path / "masks.png")

@@ -51,8 +51,6 @@ def masks_figure(
     photo: Image.Image, masks: Mapping[str, np.ndarray], path: str | os.PathLike[str]
 ) -> None:
     """One row per segmentation model: the photo, the model's mask, the mask over the photo."""
-    if not masks:
-        raise ValueError("masks_figure needs at least one segmentation model's mask")
     width, height = photo.size
     row = PANEL_INCHES * height / width + 0.3  # room for the titles
     colours = ListedColormap(CLASS_COLOURS)
