@@ -2,12 +2,14 @@
 # The device figures of bench/README.md (one H200, 16 cores), most wanted first: array building
 # across cores (#2's 2x target, which a 2-core machine cannot show), the mini Xception's speed
 # (#4), the segmentation job's host memory on the book's full split (#3), then segmentation
-# speeds (#3), then filter patterns (#14). Training runs go through the pipeline's code on
-# KERAS_BACKEND=jax; each prints its epochs as they finish, so a run cut by its timeout still
-# leaves figures. Tables and logs go to $OUT (or ./bench_out). The runs' timeouts add up to 14
-# minutes, more than one device call may take: name runs to do only those, in two calls:
+# speeds (#3), then filter patterns (#14), then the U-Net's step against the book model's (#17).
+# Training runs go through the pipeline's code on KERAS_BACKEND=jax; each prints its epochs as
+# they finish, so a run cut by its timeout still leaves figures. Tables and logs go to $OUT (or
+# ./bench_out). The runs' timeouts add up to 16 minutes, more than one device call may take:
+# name runs to do only those, in three calls:
 #   bash bench/gpu_check.sh arrays classification segmentation_memory
 #   bash bench/gpu_check.sh segmentation_spe8 segmentation_b64 interpretation
+#   bash bench/gpu_check.sh segmentation_unet
 # Wheels the device lacks (bench/gpu_wheels.sh puts them in .whl/) are installed first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,11 +39,15 @@ run classification 150 bench/classification.py --backend jax --models mini_xcept
 # Host memory on the book's full split (target: the job under 2 GB), beside the notebook's.
 run segmentation_memory 110 bench/segmentation.py --backend jax --random --image-size 200 \
   --num-images 6390 --num-val 1000 --epochs 2 --steps-per-epoch 20 --batch-size 64 \
-  --precision mixed_bfloat16
-seg="--backend jax --random --image-size 200 --num-images 4096 --num-val 256 --epochs 3"
+  --precision mixed_bfloat16 --models book
+seg="--backend jax --random --image-size 200 --num-images 4096 --num-val 256 --epochs 3 --models book"
 run segmentation_spe8 150 bench/segmentation.py $seg --batch-size 64 256 \
   --precision mixed_bfloat16 --no-notebook --steps-per-execution 8
 run segmentation_b64 160 bench/segmentation.py $seg --batch-size 64 --precision float32 \
   mixed_bfloat16
+# The U-Net's step against the book model's on the GPU (issue 17: at most about 1.5x).
+run segmentation_unet 120 bench/segmentation.py --backend jax --random --image-size 200 \
+  --num-images 2048 --num-val 256 --epochs 3 --batch-size 64 --precision mixed_bfloat16 \
+  --no-notebook --models book unet
 # Filter patterns: the book's loop against the stage's batched ascent (issue 14: batch 64 on a GPU).
 run interpretation 150 bench/interpretation.py --batch-size 1 8 64
