@@ -204,7 +204,7 @@ def time_every_fit(timer, steps_per_epoch: int | None = None) -> None:
 
     def timed(self, x=None, *args, callbacks=None, **kwargs):
         callbacks = [*(callbacks or []), timer]
-        # Keras counts steps in micro-batches, where training.Batches splits each batch.
+        # Keras counts steps in micro-batches, where batches.Batches splits each batch.
         steps = steps_per_epoch and steps_per_epoch * getattr(x, "parts", 1)
         return fit(self, x, *args, callbacks=callbacks, steps_per_epoch=steps, **kwargs)
 
