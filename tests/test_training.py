@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from snakevision import evaluation, hardware, metrics, micro_batches, precision, resume, training
-from snakevision.batches import Batches
 from snakevision.metrics import confusion_matrix, segmentation_metrics
 from snakevision.models import classification, segmentation
 
@@ -47,42 +46,6 @@ def fit_segmentation(settings, folder, images, masks):
         history_path=folder / "history.csv",
         state_dir=folder / "state",
     )
-
-
-def test_batches_cover_every_row_once_per_epoch_in_a_seeded_order():
-    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1).repeat(2, axis=1)
-    labels = np.arange(10, dtype=np.uint8)
-    batches = Batches(images, labels, 4, shuffle=True, seed=3, label_dtype="float32")
-    assert len(batches) == 3
-    seen = [batches[i] for i in range(len(batches))]
-    assert [len(x) for x, _ in seen] == [4, 4, 2]
-    rows = np.concatenate([x[:, 0, 0, 0] for x, _ in seen])
-    assert sorted(rows.tolist()) == list(range(10))
-    assert all(x.dtype == np.uint8 and y.dtype == np.float32 for x, y in seen)
-    assert all((x[:, 0, 0, 0] == y).all() for x, y in seen)  # images and labels stay paired
-    again = Batches(images, labels, 4, shuffle=True, seed=3)
-    assert np.array_equal(again[0][0], seen[0][0])
-    batches.on_epoch_end()
-    assert sorted(np.concatenate([batches[i][1] for i in range(3)]).tolist()) == list(range(10))
-    resumed = Batches(images, labels, 4, shuffle=True, seed=3, epoch=1)
-    assert np.array_equal(resumed.order, batches.order)  # epoch 2's order, whatever came before
-    assert not np.array_equal(resumed.order, again.order)
-    ordered = Batches(images, None, 4)
-    assert ordered[0][:, 0, 0, 0].tolist() == [0, 1, 2, 3]
-
-
-def test_micro_batches_split_each_batch_and_a_short_last_one_joins_the_one_before():
-    images = np.arange(22, dtype=np.uint8).reshape(22, 1, 1, 1)
-    labels = np.arange(22, dtype=np.uint8)
-    whole = Batches(images, labels, 8, shuffle=True, seed=1)
-    parts = Batches(images, labels, 8, shuffle=True, seed=1, micro_batches=4)
-    assert (len(whole), len(parts)) == (3, 12)
-    for i in range(3):  # four consecutive parts make up batch i
-        joined = np.concatenate([parts[4 * i + p][1] for p in range(4)])
-        assert joined.tolist() == whole[i][1].tolist()
-    assert [len(parts[i][1]) for i in range(12)] == [2] * 8 + [2, 2, 1, 1]
-    short = Batches(images[:19], labels[:19], 8, micro_batches=4)  # 8, 8 and 3 images
-    assert [len(short[i][1]) for i in range(len(short))] == [2, 2, 2, 2, 3, 3, 3, 2]
 
 
 def test_micro_batches_auto_splits_on_a_cpu_only_and_never_under_batch_norm():
@@ -159,18 +122,6 @@ def test_precision_auto_follows_the_hardware(tmp_path):
     fast, why = hardware.fast_bf16()
     assert precision.choose("auto") == ("mixed_bfloat16" if fast else "float32"), why
     assert precision.choose("float32") == "float32"
-
-
-def test_epoch_log_drops_rows_past_the_resumed_epoch(tmp_path):
-    path = tmp_path / "history.csv"
-    pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.9, 0.7, 0.5]}).to_csv(path, index=False)
-    log = resume.EpochLog(path, num_images=10, policy="float32")
-    assert (log.best_val_loss(3), log.best_val_loss(2), log.best_val_loss(0)) == (0.5, 0.7, None)
-    pd.DataFrame({"epoch": [1, 2], "val_loss": [np.nan, 0.7]}).to_csv(path, index=False)
-    assert resume.EpochLog(path, 10, "float32").best_val_loss(2) == 0.7  # NaN is not the best
-    log.set_params({"epochs": 5})
-    log.on_epoch_begin(2)  # the resume state had two finished epochs: epoch 3 is redone
-    assert [r["epoch"] for r in log.rows] == [1, 2]
 
 
 class Interrupt(Exception):
@@ -316,74 +267,6 @@ def test_fit_starts_afresh_when_the_state_has_more_epochs_than_asked(tmp_path, c
     assert history.epoch.tolist() == list(range(1, len(first)))
 
 
-def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_path):
-    images, masks = tiny_data(n=16)
-
-    def compiled():
-        keras.utils.set_random_seed(0)
-        model = segmentation.build(SIZE, 3)
-        model.compile("adam", "sparse_categorical_crossentropy")
-        return model
-
-    model = compiled()
-    model.fit(
-        images,
-        masks,
-        batch_size=8,
-        epochs=2,
-        validation_data=(images, masks),
-        callbacks=[resume.Checkpoints(tmp_path)],
-        verbose=0,
-    )
-    best, state = sorted(p.name for p in tmp_path.iterdir())
-    assert best in ("best-0001.keras", "best-0002.keras") and state == "epoch-0002.weights.h5"
-    (tmp_path / ".tmp-epoch-0003.weights.h5").write_bytes(b"\x89HDF")  # a write cut short
-    fresh = compiled()
-    assert resume.Checkpoints(tmp_path).restore(fresh) == 2
-    assert int(fresh.optimizer.iterations) == 4
-    for a, b in zip(
-        model.weights + model.optimizer.variables, fresh.weights + fresh.optimizer.variables
-    ):
-        assert np.array_equal(a, b), a.path
-    assert resume.Checkpoints(tmp_path / "none").restore(compiled()) == 0
-
-
-def called_by_hand(folder):
-    """Checkpoints on a compiled model with its optimizer built, called as fit would call it."""
-    model = segmentation.build(SIZE, 3)
-    model.compile("adam", "sparse_categorical_crossentropy")
-    model.optimizer.build(model.trainable_variables)
-    checkpoints = resume.Checkpoints(folder)
-    checkpoints.set_model(model)
-    return checkpoints
-
-
-def test_a_diverged_epoch_is_never_the_best(tmp_path):
-    checkpoints = called_by_hand(tmp_path)
-    checkpoints.on_epoch_end(0, {"val_loss": float("nan")})
-    assert checkpoints.best is None and checkpoints.finished() == 1
-    checkpoints.on_epoch_end(1, {"val_loss": 2.0})
-    checkpoints.on_epoch_end(2, {"val_loss": float("nan")})
-    assert checkpoints.best_val_loss == 2.0 and checkpoints.finished() == 3
-    assert checkpoints.best == tmp_path / "best-0002.keras"
-
-
-def test_a_best_model_newer_than_the_resume_state_is_dropped(tmp_path):
-    """A job killed between writing an epoch's best model and its resume state."""
-    checkpoints = called_by_hand(tmp_path)
-    checkpoints.on_epoch_end(0, {"val_loss": 2.0})
-    checkpoints.on_epoch_end(1, {"val_loss": 1.0})
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "best-0002.keras",
-        "epoch-0002.weights.h5",
-    ]
-    (tmp_path / "best-0003.keras").write_bytes((tmp_path / "best-0002.keras").read_bytes())
-    rerun = resume.Checkpoints(tmp_path)
-    assert rerun.restore(checkpoints.model) == 2  # epoch 3 is trained again, its best model with it
-    assert rerun.best == tmp_path / "best-0002.keras"
-    assert not (tmp_path / "best-0003.keras").exists()
-
-
 def test_a_run_that_never_reaches_a_finite_val_loss_says_it_diverged(tmp_path):
     images, masks = tiny_data(n=16)
     settings = training.Settings(
@@ -393,39 +276,6 @@ def test_a_run_that_never_reaches_a_finite_val_loss_says_it_diverged(tmp_path):
         fit_segmentation(settings, tmp_path, images, masks)
     assert not (tmp_path / "model.keras").exists()
     assert pd.read_csv(tmp_path / "state/history.csv").val_loss.isna().all()
-
-
-def test_the_identity_tells_architectures_apart_whatever_their_layer_names():
-    def model(rate):
-        inputs = keras.Input((8, 8, 3))
-        x = keras.layers.Dropout(rate)(keras.layers.Conv2D(4, 3)(inputs))
-        return keras.Model(inputs, x, name="same")
-
-    assert resume.architecture(model(0.5)) == resume.architecture(model(0.5))
-    assert resume.architecture(model(0.5)) != resume.architecture(model(0.1))
-
-
-def test_checkpoints_keep_the_seed_states_keras_leaves_out_of_weights(tmp_path, caplog):
-    def compiled():
-        model = classification.convnet(80)
-        model.compile("adam", "binary_crossentropy")
-        model.optimizer.build(model.trainable_variables)
-        return model
-
-    model = compiled()
-    states = [v for v in model.variables if "seed_generator_state" in v.path]
-    assert len(states) == 4 and not any(s.path in {w.path for w in model.weights} for s in states)
-    for i, state in enumerate(states):
-        state.assign([i + 10, i + 20])
-    checkpoints = resume.Checkpoints(tmp_path)
-    checkpoints.set_model(model)
-    checkpoints.on_epoch_end(0, {"val_loss": 0.5})
-    fresh = compiled()
-    assert resume.Checkpoints(tmp_path).restore(fresh) == 1
-    restored = [v for v in fresh.variables if "seed_generator_state" in v.path]
-    assert [keras.ops.convert_to_numpy(v).tolist() for v in restored] == [
-        [i + 10, i + 20] for i in range(4)
-    ]
 
 
 def test_segmentation_evaluation_accumulates_over_uneven_batches():

@@ -1,0 +1,123 @@
+"""A training run's resume state: the epoch log, the checkpoints and the run's identity."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+from snakevision import resume
+from snakevision.models import classification, segmentation
+from test_training import SIZE, tiny_data
+
+
+def test_epoch_log_drops_rows_past_the_resumed_epoch(tmp_path):
+    path = tmp_path / "history.csv"
+    pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.9, 0.7, 0.5]}).to_csv(path, index=False)
+    log = resume.EpochLog(path, num_images=10, policy="float32")
+    assert (log.best_val_loss(3), log.best_val_loss(2), log.best_val_loss(0)) == (0.5, 0.7, None)
+    pd.DataFrame({"epoch": [1, 2], "val_loss": [np.nan, 0.7]}).to_csv(path, index=False)
+    assert resume.EpochLog(path, 10, "float32").best_val_loss(2) == 0.7  # NaN is not the best
+    log.set_params({"epochs": 5})
+    log.on_epoch_begin(2)  # the resume state had two finished epochs: epoch 3 is redone
+    assert [r["epoch"] for r in log.rows] == [1, 2]
+
+
+def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_path):
+    images, masks = tiny_data(n=16)
+
+    def compiled():
+        keras.utils.set_random_seed(0)
+        model = segmentation.build(SIZE, 3)
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    model = compiled()
+    model.fit(
+        images,
+        masks,
+        batch_size=8,
+        epochs=2,
+        validation_data=(images, masks),
+        callbacks=[resume.Checkpoints(tmp_path)],
+        verbose=0,
+    )
+    best, state = sorted(p.name for p in tmp_path.iterdir())
+    assert best in ("best-0001.keras", "best-0002.keras") and state == "epoch-0002.weights.h5"
+    (tmp_path / ".tmp-epoch-0003.weights.h5").write_bytes(b"\x89HDF")  # a write cut short
+    fresh = compiled()
+    assert resume.Checkpoints(tmp_path).restore(fresh) == 2
+    assert int(fresh.optimizer.iterations) == 4
+    for a, b in zip(
+        model.weights + model.optimizer.variables, fresh.weights + fresh.optimizer.variables
+    ):
+        assert np.array_equal(a, b), a.path
+    assert resume.Checkpoints(tmp_path / "none").restore(compiled()) == 0
+
+
+def called_by_hand(folder):
+    """Checkpoints on a compiled model with its optimizer built, called as fit would call it."""
+    model = segmentation.build(SIZE, 3)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    checkpoints = resume.Checkpoints(folder)
+    checkpoints.set_model(model)
+    return checkpoints
+
+
+def test_a_diverged_epoch_is_never_the_best(tmp_path):
+    checkpoints = called_by_hand(tmp_path)
+    checkpoints.on_epoch_end(0, {"val_loss": float("nan")})
+    assert checkpoints.best is None and checkpoints.finished() == 1
+    checkpoints.on_epoch_end(1, {"val_loss": 2.0})
+    checkpoints.on_epoch_end(2, {"val_loss": float("nan")})
+    assert checkpoints.best_val_loss == 2.0 and checkpoints.finished() == 3
+    assert checkpoints.best == tmp_path / "best-0002.keras"
+
+
+def test_a_best_model_newer_than_the_resume_state_is_dropped(tmp_path):
+    """A job killed between writing an epoch's best model and its resume state."""
+    checkpoints = called_by_hand(tmp_path)
+    checkpoints.on_epoch_end(0, {"val_loss": 2.0})
+    checkpoints.on_epoch_end(1, {"val_loss": 1.0})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "best-0002.keras",
+        "epoch-0002.weights.h5",
+    ]
+    (tmp_path / "best-0003.keras").write_bytes((tmp_path / "best-0002.keras").read_bytes())
+    rerun = resume.Checkpoints(tmp_path)
+    assert rerun.restore(checkpoints.model) == 2  # epoch 3 is trained again, its best model with it
+    assert rerun.best == tmp_path / "best-0002.keras"
+    assert not (tmp_path / "best-0003.keras").exists()
+
+
+def test_the_identity_tells_architectures_apart_whatever_their_layer_names():
+    def model(rate):
+        inputs = keras.Input((8, 8, 3))
+        x = keras.layers.Dropout(rate)(keras.layers.Conv2D(4, 3)(inputs))
+        return keras.Model(inputs, x, name="same")
+
+    assert resume.architecture(model(0.5)) == resume.architecture(model(0.5))
+    assert resume.architecture(model(0.5)) != resume.architecture(model(0.1))
+
+
+def test_checkpoints_keep_the_seed_states_keras_leaves_out_of_weights(tmp_path, caplog):
+    def compiled():
+        model = classification.convnet(80)
+        model.compile("adam", "binary_crossentropy")
+        model.optimizer.build(model.trainable_variables)
+        return model
+
+    model = compiled()
+    states = [v for v in model.variables if "seed_generator_state" in v.path]
+    assert len(states) == 4 and not any(s.path in {w.path for w in model.weights} for s in states)
+    for i, state in enumerate(states):
+        state.assign([i + 10, i + 20])
+    checkpoints = resume.Checkpoints(tmp_path)
+    checkpoints.set_model(model)
+    checkpoints.on_epoch_end(0, {"val_loss": 0.5})
+    fresh = compiled()
+    assert resume.Checkpoints(tmp_path).restore(fresh) == 1
+    restored = [v for v in fresh.variables if "seed_generator_state" in v.path]
+    assert [keras.ops.convert_to_numpy(v).tolist() for v in restored] == [
+        [i + 10, i + 20] for i in range(4)
+    ]
