@@ -408,7 +408,12 @@ def test_editing_plot_code_reruns_plots_not_training(demo):
 def test_report_gathers_every_figure(demo):
     snakemake(demo, *DEMO, "--report", "report.zip")
     with zipfile.ZipFile(demo / "report.zip") as report:
-        names = "\n".join(report.namelist())
+        files = [name.rsplit("/", 1)[-1] for name in report.namelist()]
+    names = "\n".join(files)
+    # Each segmentation model's gallery and the photo's masks; both tasks' comparisons.
+    assert files.count("masks.png") == 3 and files.count("loss.png") == 2
+    assert files.count("comparison.png") == files.count("comparison.csv") == 2
+    assert files.count("classes.json") == 1
     for figure in (
         "overview.png",
         "loss.png",
