@@ -5,22 +5,17 @@ from snakevision.job import start
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
 import keras  # noqa: E402
-from snakevision import plots  # noqa: E402
+from snakevision import evaluation, plots  # noqa: E402
 from snakevision.comparison import segmenters  # noqa: E402
 from snakevision.files import write_csv  # noqa: E402
-from snakevision.metrics import per_image_iou  # noqa: E402
 from snakevision.npy import Rows  # noqa: E402
 
-models = [keras.models.load_model(path) for path in job.input.models]
-params = [model.count_params() for model in models]
+models = {
+    name: keras.models.load_model(path)
+    for name, path in zip(job.params.models, job.input.models, strict=True)
+}
+params = [model.count_params() for model in models.values()]
 write_csv(segmenters(job.params.models, job.input.metrics, params), job.output.table)
-
 # The images of each model's masks.png, here with every model's mask.
-images, masks = Rows(job.input.images), Rows(job.input.masks)
-rows = plots.gallery_rows(len(images), job.params.plot)
-truth = masks[rows, ..., 0]
-predicted = {}
-for name, model in zip(job.params.models, models, strict=True):
-    labels = model.predict(images[rows], verbose=0).argmax(axis=-1)
-    predicted[name] = (labels, [per_image_iou(t, p, 3) for t, p in zip(truth, labels, strict=True)])
-plots.mask_gallery(images[rows], truth, predicted, job.output.masks)
+shown = evaluation.gallery(models, Rows(job.input.images), Rows(job.input.masks), job.params.plot)
+plots.mask_gallery(*shown, job.output.masks)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from snakevision import evaluation, hardware, metrics, micro_batches, precision, resume, training
-from snakevision.metrics import confusion_matrix, segmentation_metrics
+from snakevision.metrics import confusion_matrix, per_image_iou, segmentation_metrics
 from snakevision.models import classification, segmentation
 
 SIZE = 32
@@ -276,6 +276,24 @@ def test_a_run_that_never_reaches_a_finite_val_loss_says_it_diverged(tmp_path):
         fit_segmentation(settings, tmp_path, images, masks)
     assert not (tmp_path / "model.keras").exists()
     assert pd.read_csv(tmp_path / "state/history.csv").val_loss.isna().all()
+
+
+def test_a_gallery_shows_every_model_the_same_seeded_images():
+    images, masks = tiny_data(n=10, seed=2)
+    keras.utils.set_random_seed(0)
+    first, second = segmentation.build(SIZE), segmentation.build(SIZE)
+    plot = {"num_images": 3, "seed": 1}
+    shown, truth, predicted = evaluation.gallery({"a": first, "b": second}, images, masks, plot)
+    alone = evaluation.gallery({"a": first}, images, masks, plot)
+    assert np.array_equal(shown, alone[0]) and np.array_equal(predicted["a"][0], alone[2]["a"][0])
+    assert shown.shape == (3, SIZE, SIZE, 3) and truth.shape == (3, SIZE, SIZE)
+    rows = [i for i in range(10) if any(np.array_equal(images[i], s) for s in shown)]
+    assert len(rows) == 3 and np.array_equal(masks[rows, ..., 0], truth)  # pairs kept
+    for labels, ious in predicted.values():
+        assert labels.shape == truth.shape
+        assert ious == [per_image_iou(t, p, 3) for t, p in zip(truth, labels, strict=True)]
+    everything = evaluation.gallery({"a": first}, images, masks, {"num_images": 12, "seed": 1})
+    assert len(everything[0]) == 10  # at most all
 
 
 def test_segmentation_evaluation_accumulates_over_uneven_batches():

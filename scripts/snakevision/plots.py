@@ -165,12 +165,6 @@ def classifier_curves(
         fig.suptitle(title)
 
 
-def gallery_rows(num_rows: int, plot: dict[str, int]) -> np.ndarray:
-    """The rows a mask gallery shows: plot's num_images of them (at most all), drawn by its seed."""
-    count = min(plot["num_images"], num_rows)
-    return np.sort(np.random.default_rng(plot["seed"]).choice(num_rows, count, replace=False))
-
-
 def mask_gallery(
     images: Any,
     true_masks: Any,
