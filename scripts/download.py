@@ -5,16 +5,13 @@ from snakevision.job import start
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
 from snakevision.archives import Expected  # noqa: E402
-from snakevision.downloads import download  # noqa: E402
+from snakevision.downloads import download, retry_options  # noqa: E402
 
 # Not params (see rules/data.smk): changing them must not rerun the rules downstream.
 dataset = job.config["dataset"]
-settings = dataset["download"]
 download(
     dataset["archives"][job.wildcards.archive]["url"],
     job.output[0],
     Expected(**job.params.expected),
-    retries=settings["retries"],
-    backoff=settings["backoff_seconds"],
-    timeout=settings["timeout_seconds"],
+    **retry_options(dataset["download"]),
 )

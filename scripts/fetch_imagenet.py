@@ -5,14 +5,12 @@ from snakevision.job import start
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
 from snakevision.archives import Expected  # noqa: E402
-from snakevision.downloads import download  # noqa: E402
+from snakevision.downloads import download, retry_options  # noqa: E402
 
-settings = job.config["dataset"]["download"]
+# Not params: how to reach a server does not change the file (as for the archives).
 download(
     job.params.url,
     job.output[0],
     Expected(md5=job.params.md5),
-    retries=settings["retries"],
-    backoff=settings["backoff_seconds"],
-    timeout=settings["timeout_seconds"],
+    **retry_options(job.config["dataset"]["download"]),
 )

@@ -4,15 +4,13 @@ from snakevision.job import start
 
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
+from snakevision.downloads import retry_options  # noqa: E402
 from snakevision.pictures import fetch  # noqa: E402
 
 # Not params: how to reach a server does not change the picture (as for the archives).
-settings = job.config["dataset"]["download"]
 fetch(
     job.params.url,
     job.output[0],
     job.params.key,
-    retries=settings["retries"],
-    backoff=settings["backoff_seconds"],
-    timeout=settings["timeout_seconds"],
+    **retry_options(job.config["dataset"]["download"]),
 )

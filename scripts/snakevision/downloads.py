@@ -125,6 +125,15 @@ def _may_pass(exc: Exception, local: bool) -> bool:
     return not local
 
 
+def retry_options(settings: dict[str, float]) -> dict[str, float]:
+    """download()'s retry keywords from config's dataset.download section."""
+    return {
+        "retries": settings["retries"],
+        "backoff": settings["backoff_seconds"],
+        "timeout": settings["timeout_seconds"],
+    }
+
+
 def download(
     url: str,
     target: Path,
