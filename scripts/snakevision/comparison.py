@@ -42,9 +42,8 @@ def classifiers(
 SEGMENTATION_METRICS = ("pixel_accuracy", "mean_iou", "foreground_iou")
 
 
-def _segmentation_scores(path: Path) -> dict[str, float]:
+def _segmentation_scores(scores: dict) -> dict[str, float]:
     """A segmentation metrics.json's headline numbers, one IoU per class flattened (iou_pet...)."""
-    scores = json.loads(Path(path).read_text())
     flat = {metric: scores[metric] for metric in SEGMENTATION_METRICS}
     flat.update({f"iou_{name}": value for name, value in scores["iou"].items()})
     return flat
@@ -57,8 +56,14 @@ def segmenters(
     rows = []
     for model, path, count in zip(models, metrics, params, strict=True):
         scores = json.loads(Path(path).read_text())
-        row = {"model": model, "params": count, **_segmentation_scores(path)}
-        rows.append({**row, "num_images": scores["num_images"]})
+        rows.append(
+            {
+                "model": model,
+                "params": count,
+                **_segmentation_scores(scores),
+                "num_images": scores["num_images"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -66,7 +71,8 @@ def headline(segmenters: dict[str, Path], classifiers: dict[str, Path]) -> pd.Da
     """Every headline metric, one row each: task, model, metric, value, book_value."""
     rows = []
     for model, path in segmenters.items():
-        for metric, value in _segmentation_scores(path).items():
+        scores = json.loads(Path(path).read_text())
+        for metric, value in _segmentation_scores(scores).items():
             rows.append(("segmentation", model, metric, value, None))  # the book has none
     for model, path in classifiers.items():
         scores = json.loads(Path(path).read_text())

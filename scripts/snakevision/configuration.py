@@ -69,13 +69,27 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
             f"split.segmentation.num_val ({num_val}) must be smaller than the number of images "
             f"({total} from {origin}); allowed: 1..{total - 1}"
         )
+    # Each training section with the images it trains on: segmentation on what num_val leaves
+    # (known once indexed: rule check_batch_size checks again), the classifiers on exactly
+    # split.classification.train per species.
+    per_class = split["classification"]["train"]
+    seg_images = (
+        total - num_val,
+        f"at most: {total} from {origin}, less split.segmentation.num_val {num_val}",
+    )
+    cls_images = (
+        2 * per_class,
+        f"split.classification.train: {per_class} per species, cats and dogs",
+    )
     trainings = [
-        (f"segmentation.train.{model}", model, config["segmentation"]["train"][model])
+        (f"segmentation.train.{model}", model, config["segmentation"]["train"][model], seg_images)
         for model in config["segmentation"]["models"]
     ]
-    for model, train in config["classification"]["train"].items():
-        trainings.append((f"classification.train.{model}", model, train))
-    for key, model, train in trainings:
+    trainings += [
+        (f"classification.train.{model}", model, train, cls_images)
+        for model, train in config["classification"]["train"].items()
+    ]
+    for key, model, train, (images, where) in trainings:
         parts = train["micro_batches"]
         if model in BATCH_NORMALIZED and parts not in (1, "auto"):
             problems.append(
@@ -93,6 +107,8 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
                 f"{key}.micro_batches ({parts}) exceeds {key}.batch_size ({train['batch_size']}); "
                 "allowed: auto or 1..batch_size"
             )
+        if images > 0 and (problem := batch_problem(key, train["batch_size"], images, where)):
+            problems.append(problem)
     wanted = sum(split["classification"][k] for k in ("train", "val", "test"))
     available = min(per_species.values())
     if wanted > available:
@@ -101,23 +117,6 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
             f"{available} images of the smaller species from {origin}; lower the counts"
         )
     problems += size_errors(config)
-    # Segmentation trains on what num_val leaves (known once indexed: rule check_batch_size
-    # checks again); the classifiers on exactly split.classification.train per species.
-    seg_train = f"at most: {total} from {origin}, less split.segmentation.num_val {num_val}"
-    sizes = {
-        f"segmentation.train.{model}": (total - num_val, seg_train)
-        for model in config["segmentation"]["models"]
-    }
-    per_class = split["classification"]["train"]
-    for model in config["classification"]["train"]:
-        sizes[f"classification.train.{model}"] = (
-            2 * per_class,
-            f"split.classification.train: {per_class} per species, cats and dogs",
-        )
-    for key, _, train in trainings:
-        images, where = sizes[key]
-        if images > 0 and (problem := batch_problem(key, train["batch_size"], images, where)):
-            problems.append(problem)
     return problems + interpretation_errors(config) + picture_errors(config)
 
 
