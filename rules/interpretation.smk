@@ -4,7 +4,7 @@
 
 import re
 
-from snakevision.pictures import file_name, is_url
+from snakevision.pictures import file_name
 
 INTERP = "results/interpretation"
 INTERPRETATION = config["interpretation"]
@@ -27,16 +27,6 @@ IMAGENET_FILES = {
 }
 # File name -> URL and MD5 of those files.
 IMAGENET_DOWNLOADS = {file_name(f["url"]): f for f in IMAGENET_FILES.values()}
-# File name -> (URL, config key) of every picture to fetch, for interpretation or prediction.
-URLS = {
-    file_name(entry): (entry, key)
-    for key, entries in {
-        **picture_entries(IMAGENET),
-        "predict.images": config["predict"]["images"],
-    }.items()
-    for entry in entries
-    if is_url(entry)
-}
 INTERPRETATION_OUTPUTS = [
     *(f"{INTERP}/activations/{m}" for m in MODELS if has_pictures(m)),
     *(f"{INTERP}/gradcam/{m}" for m in EXPLAINED if has_pictures(m)),
@@ -46,26 +36,6 @@ INTERPRETATION_OUTPUTS = [
         for layer in INTERPRETATION["filters"]["layers"].get(m, [])
     ),
 ]
-
-
-rule fetch_picture:
-    output:
-        f"{PICTURES}/{{file}}",
-    log:
-        "logs/interpretation/fetch_{file}.log",
-    benchmark:
-        "benchmarks/interpretation/fetch_{file}.tsv"
-    wildcard_constraints:
-        file="|".join(map(re.escape, URLS)) or "(?!)",
-    localrule: True  # compute nodes of a cluster often have no internet
-    conda:
-        ENV
-    threads: 1
-    params:
-        url=lambda w: URLS[w.file][0],
-        key=lambda w: URLS[w.file][1],
-    script:
-        "../scripts/fetch_picture.py"
 
 
 rule fetch_imagenet:
