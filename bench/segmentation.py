@@ -19,7 +19,7 @@ from pathlib import Path
 
 import _common as common
 import numpy as np
-from snakevision.micro_batches import BATCH_NORMALIZED
+from snakevision.batch_sizes import BATCH_NORMALIZED
 
 MODELS = ("book", "unet")  # snakevision.models.segmentation.BUILDERS, imported by children only
 

@@ -4,7 +4,7 @@ import math
 import os
 
 from snakemake.io import regex_from_filepattern
-from snakevision import micro_batches
+from snakevision import batch_sizes
 from snakevision.imports import library_modules
 from snakevision.pictures import file_name, local_path
 
@@ -55,7 +55,7 @@ def training_mem_mb(model, image_size, train):
     """
     per_image, size = MB_PER_IMAGE[model]
     batch = train["batch_size"]
-    parts = micro_batches.count(
+    parts = batch_sizes.micro_batches(
         train["micro_batches"], batch, model, train["precision"], accelerator=False
     )
     images = math.ceil(batch / parts)

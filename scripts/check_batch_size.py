@@ -11,7 +11,7 @@ from snakevision.job import start
 
 job = start(snakemake)  # noqa: F821 - injected by Snakemake
 
-from snakevision.configuration import batch_problem  # noqa: E402
+from snakevision.batch_sizes import batch_problem  # noqa: E402
 from snakevision.files import read_csv, write_json  # noqa: E402
 
 split = read_csv(job.input.split)

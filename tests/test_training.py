@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from snakevision import evaluation, hardware, metrics, micro_batches, precision, resume, training
+from snakevision import batch_sizes, evaluation, hardware, metrics, precision, resume, training
 from snakevision.metrics import confusion_matrix, per_image_iou, segmentation_metrics
 from snakevision.models import classification, segmentation
 
@@ -49,12 +49,12 @@ def fit_segmentation(settings, folder, images, masks):
 
 
 def test_micro_batches_auto_splits_on_a_cpu_only_and_never_under_batch_norm():
-    assert micro_batches.count("auto", 64, "book", "float32", accelerator=False) == 8
-    assert micro_batches.count("auto", 20, "book", "float32", accelerator=False) == 3
-    assert micro_batches.count("auto", 64, "book", "float32", accelerator=True) == 1
-    assert micro_batches.count(4, 8, "book", "float32", accelerator=True) == 4
-    assert micro_batches.count("auto", 64, "book", "mixed_float16", accelerator=False) == 1
-    assert micro_batches.count("auto", 64, "mini_xception", "float32", accelerator=False) == 1
+    assert batch_sizes.micro_batches("auto", 64, "book", "float32", accelerator=False) == 8
+    assert batch_sizes.micro_batches("auto", 20, "book", "float32", accelerator=False) == 3
+    assert batch_sizes.micro_batches("auto", 64, "book", "float32", accelerator=True) == 1
+    assert batch_sizes.micro_batches(4, 8, "book", "float32", accelerator=True) == 4
+    assert batch_sizes.micro_batches("auto", 64, "book", "mixed_float16", accelerator=False) == 1
+    assert batch_sizes.micro_batches("auto", 64, "mini_xception", "float32", accelerator=False) == 1
 
 
 @pytest.mark.parametrize(
@@ -66,12 +66,12 @@ def test_micro_batches_auto_splits_on_a_cpu_only_and_never_under_batch_norm():
     ],
 )
 def test_the_models_with_batch_normalization_are_the_ones_named(build):
-    """micro_batches.BATCH_NORMALIZED, which the config check and auto read, names the models."""
+    """batch_sizes.BATCH_NORMALIZED, which the config check and auto read, names the models."""
     model = build()
     normalised = any(
         isinstance(layer, keras.layers.BatchNormalization) for layer in resume.all_layers(model)
     )
-    assert normalised == (model.name in micro_batches.BATCH_NORMALIZED)
+    assert normalised == (model.name in batch_sizes.BATCH_NORMALIZED)
 
 
 def test_micro_batches_train_as_whole_batches(tmp_path):

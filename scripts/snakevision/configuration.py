@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from snakevision.batch_sizes import BATCH_NORMALIZED, batch_problem
 from snakevision.config_schema import at, schema_errors
 from snakevision.downloads import url_problem
-from snakevision.micro_batches import BATCH_NORMALIZED
 from snakevision.models import shapes
 from snakevision.pets import breed_of, species_of
 from snakevision.pictures import file_name, is_url, name_of
@@ -16,19 +16,6 @@ from snakevision.synthetic import CAT_BREEDS, DOG_BREEDS, QUIRKS
 
 # Images per species in the official archives (7,390 in all; an upper bound of the usable ones).
 OFFICIAL_IMAGES = {"cat": 2400, "dog": 4990}
-
-
-def batch_problem(key: str, batch_size: int, images: int, source: str) -> str | None:
-    """Why a training section's batch_size cannot be, None if it can: larger than its split.
-
-    key is the config section ('segmentation.train.book'), source says where the count comes from.
-    """
-    if batch_size <= images:
-        return None
-    return (
-        f"{key}.batch_size ({batch_size}) exceeds the {images} images it trains on ({source}); "
-        f"allowed: 1..{images}"
-    )
 
 
 class ConfigError(ValueError):

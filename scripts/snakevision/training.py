@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from snakevision import hardware, micro_batches, precision
+from snakevision import batch_sizes, hardware, precision
 from snakevision.batches import Batches
 from snakevision.files import atomic, write_csv
 from snakevision.metrics import mean_iou
@@ -95,7 +95,7 @@ def fit(
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(settings.seed)
     model = build()
-    parts = micro_batches.count(
+    parts = batch_sizes.micro_batches(
         settings.micro_batches,
         settings.batch_size,
         model.name,

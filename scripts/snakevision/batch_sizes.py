@@ -1,6 +1,7 @@
-"""How many micro-batches a training batch goes through the model in (`micro_batches` in config).
+"""What a training batch may be: no larger than its split, and the parts it goes through in.
 
-Keras-free: training, the rules' memory estimate and the config check read it alike.
+Keras-free and light: training, the rules' memory estimate, the config check and rule
+check_batch_size read it alike.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ BATCH_NORMALIZED = {"mini_xception", "unet"}
 CPU_MICRO_BATCH = 8
 
 
-def count(
+def micro_batches(
     requested: int | str, batch_size: int, model: str, precision: str, accelerator: bool
 ) -> int:
     """The parts per batch: a number as requested; `auto` splits on a CPU only, where it helps.
@@ -31,3 +32,16 @@ def count(
     if accelerator or model in BATCH_NORMALIZED or precision == "mixed_float16":
         return 1
     return math.ceil(batch_size / CPU_MICRO_BATCH)
+
+
+def batch_problem(key: str, batch_size: int, images: int, source: str) -> str | None:
+    """Why a training section's batch_size cannot be, None if it can: larger than its split.
+
+    key is the config section ('segmentation.train.book'), source says where the count comes from.
+    """
+    if batch_size <= images:
+        return None
+    return (
+        f"{key}.batch_size ({batch_size}) exceeds the {images} images it trains on ({source}); "
+        f"allowed: 1..{images}"
+    )
