@@ -31,6 +31,7 @@ except ConfigError as error:
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/training.smk"
 include: "rules/segmentation.smk"
 include: "rules/classification.smk"
 include: "rules/pictures.smk"

@@ -36,7 +36,7 @@ DATA = ("train_images", "train_labels", "val_images", "val_labels")
 
 
 def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> dict:
-    """The workflow's rule train_classifier, thread limits included."""
+    """The workflow's rule train (a classifier), thread limits included."""
     from snakevision import job
 
     job.limit_threads(os.cpu_count() or 1)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import _common as common
 import numpy as np
-from snakevision.batch_sizes import BATCH_NORMALIZED
+from snakevision.models import catalog
 
-MODELS = ("book", "unet")  # snakevision.models.segmentation.BUILDERS, imported by children only
+MODELS = tuple(catalog.trained(catalog.SEGMENTATION))
 
 COLUMNS = [
     ("model", "model", "s"),
@@ -68,7 +68,7 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
 
 
 def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> dict:
-    """The workflow's rule train_segmentation, thread limits included."""
+    """The workflow's rule train (a segmentation model), thread limits included."""
     from snakevision import job
 
     job.limit_threads(os.cpu_count() or 1)  # what the rule's threads give it on one machine
@@ -183,7 +183,7 @@ def main() -> None:
                 for variant, policy, parts in runs:
                     if variant == "notebook" and model != "book":
                         continue  # the notebook is the book's code for the book's model
-                    if model in BATCH_NORMALIZED and parts not in (1, "auto"):
+                    if catalog.MODELS[model].batch_norm and parts not in (1, "auto"):
                         print(f"skipped: {model} has batch normalization, no micro-batches")
                         continue
                     flags = common.training_flags(args, variant, batch, policy, parts)

@@ -1,28 +1,90 @@
-# Helpers shared by every stage.
+# Shared by every stage: the path roots and config shortcuts first, then the functions rules
+# call. Included first: the stage files use these names, and no name here comes from them.
 
+import functools
 import math
 import os
+import re
 
+from snakemake.exceptions import WorkflowError
 from snakemake.io import regex_from_filepattern
 from snakevision import batch_sizes
 from snakevision.imports import library_modules
-from snakevision.pictures import file_name, local_path
+from snakevision.models import catalog
+from snakevision.pictures import file_name, is_url, local_path, name_of
 
+# Path roots.
 SCRIPTS = Path(workflow.basedir) / "scripts"
 ENV = "../envs/snakevision.yaml"
+DATA = "results/data"
+TASK_DATA = "results/data/{task}"  # one task's split and arrays
+RUN = "results/{task}/{model}"  # one trained model's files
+SEG = "results/segmentation"
+CLS = "results/classification"
+INTERP = "results/interpretation"
+PREDICT = "results/predict"
+REPORT = "results/report"
+# Pictures config names by URL (rule fetch_picture), the ImageNet Xception's files.
+PICTURES = "resources/pictures"
+FETCHED = "resources/interpretation"
+
+# Config shortcuts.
+BACKEND = config["keras_backend"]
 ARCHIVES = ["images", "annotations"]
-TASKS = ["segmentation", "classification"]
+TASKS = list(catalog.TASKS)
+# The models each task trains.
+TRAINED = {task: config[task]["models"] for task in TASKS}
+SEGMENTERS = TRAINED[catalog.SEGMENTATION]
+CLASSIFIERS = TRAINED[catalog.CLASSIFICATION]
+SUMMARISED = catalog.summarised()
+INTERPRETATION = config["interpretation"]
+IMAGENET = catalog.IMAGENET
+USE_IMAGENET = INTERPRETATION["imagenet"]["weights"] != "none"
+EXPLAINED = [*CLASSIFIERS, *([IMAGENET] if USE_IMAGENET else [])]
+# Where Keras 3.15 fetches the ImageNet Xception's files, and their MD5 (get_file's file_hash).
+IMAGENET_FILES = {
+    "weights": {
+        "url": "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
+        "xception_weights_tf_dim_ordering_tf_kernels.h5",
+        "md5": "0a58e3b7378bc2990ea3b43d5981f1f6",
+    },
+    "class_index": {
+        "url": "https://storage.googleapis.com/download.tensorflow.org/data/"
+        "imagenet_class_index.json",
+        "md5": "c2c37ea517e94d9795004a39431a14cb",
+    },
+}
+# File name -> URL and MD5 of the ImageNet Xception's files.
+IMAGENET_DOWNLOADS = {file_name(f["url"]): f for f in IMAGENET_FILES.values()}
+PICTURE_LISTS = {
+    "interpretation.images": INTERPRETATION["images"],
+    # Left out with the ImageNet Xception, as the config check leaves them.
+    "interpretation.imagenet.images": (
+        INTERPRETATION["imagenet"]["images"] if USE_IMAGENET else []
+    ),
+    "predict.images": config["predict"]["images"],
+}
+# File name -> (URL, config key) of every picture to fetch; the config check refuses two URLs
+# with one file name.
+URLS = {
+    file_name(entry): (entry, key)
+    for key, entries in PICTURE_LISTS.items()
+    for entry in entries
+    if is_url(entry)
+}
+# Output name (the file's stem) -> config entry; the config check refuses names that clash.
+PHOTOS = {name_of(entry): entry for entry in config["predict"]["images"]}
+
 # Threads of the parallel rules (decoding, training): Snakemake scales them down to --cores on
 # one machine; on a cluster each such job asks for this many CPUs.
 THREADS = 8
-# Where rule fetch_picture puts the pictures config names by URL (interpretation, predict).
-PICTURES = "resources/pictures"
+# The report's section of each task's files.
+CATEGORIES = {"segmentation": "2. Segmentation", "classification": "3. Classification"}
 
 
-wildcard_constraints:
-    archive="|".join(ARCHIVES),
-    task="|".join(TASKS),
-    model="|".join(config["classification"]["models"]),
+def one_of(names):
+    """A wildcard constraint matching exactly these names (none: matching nothing)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
 
 
 def library(script):
@@ -32,34 +94,17 @@ def library(script):
     nothing; the workflow profile turns off the `code` trigger, which sees only the script's
     modification time. Relative paths: absolute ones would change when the project moves.
     """
+    return list(_imported(script))
+
+
+@functools.cache
+def _imported(script):
+    """The script and its modules, read once per run (input functions call it per job)."""
     paths = [SCRIPTS / script, *library_modules(SCRIPTS / script)]
-    return [os.path.relpath(path) for path in paths]
+    return tuple(os.path.relpath(path) for path in paths)
 
 
-# Training memory per image of a batch, in MB, at the task's default size: peak RSS on a CPU,
-# where activations live in host memory, less the runtime (bench/README.md). A GPU job needs
-# less host memory; asking for this much keeps a CPU job clear of the cluster's OOM killer.
-MB_PER_IMAGE = {
-    "book": (48, 200),
-    "unet": (88, 200),  # one pass: its batch normalization takes no micro-batches
-    "convnet": (11, 180),
-    "mini_xception": (72, 180),
-}
-
-
-def training_mem_mb(model, image_size, train):
-    """Host memory to request for training: the runtime plus one pass's activations, with margin.
-
-    A GPU job's host memory holds no activations, so the parts of a batch on a CPU (where
-    `micro_batches: auto` splits) bound what a job needs.
-    """
-    per_image, size = MB_PER_IMAGE[model]
-    batch = train["batch_size"]
-    parts = batch_sizes.micro_batches(
-        train["micro_batches"], batch, model, train["precision"], accelerator=False
-    )
-    images = math.ceil(batch / parts)
-    return int(1500 + 1.25 * per_image * images * (image_size / size) ** 2)
+# Data.
 
 
 def archive_path(wildcards):
@@ -96,7 +141,120 @@ def archive_expected(wildcards):
     return download_expected(wildcards)
 
 
-# Interpretation: the pictures and model files each job reads (rules/interpretation.smk).
+def split_settings(wildcards):
+    """One task's split section."""
+    return config["split"][wildcards.task]
+
+
+# Training and evaluation: one rule each over {task} and {model}.
+
+# The arrays of each split a task uses, and the split each task is evaluated on.
+SPLIT_ARRAYS = {
+    "segmentation": {"train": ["images", "masks"], "val": ["images", "masks"]},
+    "classification": {
+        "train": ["images", "labels"],
+        "val": ["images", "labels"],
+        "test": ["images", "labels"],
+    },
+}
+EVALUATED_ON = {"segmentation": "val", "classification": "test"}
+
+
+def task_arrays(task):
+    """Every array file a task's data rule writes."""
+    return [
+        f"{DATA}/{task}/{split}_{kind}.npy"
+        for split, kinds in SPLIT_ARRAYS[task].items()
+        for kind in kinds
+    ]
+
+
+def section(wildcards):
+    """The model's training section, after checking that the run trains it for this task."""
+    if wildcards.model not in TRAINED[wildcards.task]:
+        raise WorkflowError(
+            f"results/{wildcards.task}/{wildcards.model}: {wildcards.model} is not among the "
+            f"{wildcards.task}.models of this run ({', '.join(TRAINED[wildcards.task])})"
+        )
+    return config[wildcards.task]["train"][wildcards.model]
+
+
+def training_inputs(wildcards):
+    """The task's training and validation arrays: images, and their truth (masks or labels)."""
+    section(wildcards)
+    images, truth = SPLIT_ARRAYS[wildcards.task]["train"]
+    found = {
+        f"{split}_{role}": f"{DATA}/{wildcards.task}/{split}_{kind}.npy"
+        for split in ("train", "val")
+        for role, kind in (("images", images), ("truth", truth))
+    }
+    if wildcards.task == catalog.SEGMENTATION:  # checked once its split is known
+        found["batches"] = f"{SEG}/{wildcards.model}/batches.json"
+    return found
+
+
+def training_code(wildcards):
+    """train.py, the modules it imports, and its task's builders, which it imports by name."""
+    builders = SCRIPTS / "snakevision" / "models" / f"{wildcards.task}.py"
+    return [*library("train.py"), os.path.relpath(builders)]
+
+
+def evaluation_inputs(wildcards):
+    """The held-out split a task is scored on: images and their truth (masks or labels)."""
+    split = EVALUATED_ON[wildcards.task]
+    images, truth = SPLIT_ARRAYS[wildcards.task][split]
+    return {
+        "images": f"{DATA}/{wildcards.task}/{split}_{images}.npy",
+        "truth": f"{DATA}/{wildcards.task}/{split}_{truth}.npy",
+    }
+
+
+def image_size(wildcards):
+    """The task's image size."""
+    return config[wildcards.task]["image_size"]
+
+
+def evaluate_batch_size(wildcards):
+    """The task's evaluation batch size."""
+    return config[wildcards.task]["evaluate"]["batch_size"]
+
+
+def category(wildcards):
+    """The report section of a task's files."""
+    return CATEGORIES[wildcards.task]
+
+
+def training_mem_mb(wildcards):
+    """Host memory to request for training: the runtime plus one pass's activations, with margin.
+
+    A GPU job's host memory holds no activations, so the parts of a batch on a CPU (where
+    `micro_batches: auto` splits) bound what a job needs.
+    """
+    model, train = catalog.MODELS[wildcards.model], section(wildcards)
+    batch = train["batch_size"]
+    parts = batch_sizes.micro_batches(
+        train["micro_batches"],
+        batch,
+        model.batch_norm,
+        train["precision"],
+        accelerator=False,
+    )
+    images = math.ceil(batch / parts)
+    scale = (config[wildcards.task]["image_size"] / model.mb_size) ** 2
+    return int(1500 + 1.25 * model.mb_per_image * images * scale)
+
+
+def batch_size_key(wildcards):
+    """The config key check_batch_size names."""
+    return f"segmentation.train.{wildcards.model}"
+
+
+def segmentation_batch_size(wildcards):
+    """The batch size check_batch_size checks."""
+    return config["segmentation"]["train"][wildcards.model]["batch_size"]
+
+
+# Interpretation: the pictures and model files each job reads.
 
 
 def picture_entries(model):
@@ -138,10 +296,69 @@ def explanation_inputs(wildcards):
         for entry in entries
     ]
     if INTERPRETATION["test_images"]:
-        found["index"] = "results/data/index.csv"
-        found["split"] = f"{CLS_DATA}/split.csv"
+        found["index"] = f"{DATA}/index.csv"
+        found["split"] = f"{DATA}/classification/split.csv"
         found["files"] = extracted("images")
     return found
+
+
+def explained_pictures(wildcards):
+    """Which pictures a model explains: the test split's count and the config entries."""
+    return {
+        "test_images": INTERPRETATION["test_images"],
+        "entries": picture_entries(wildcards.model),
+    }
+
+
+def gradcam_settings(wildcards):
+    """The Grad-CAM layer chosen for the model (None: automatic) and the classes listed."""
+    return {
+        "layer": INTERPRETATION["gradcam"]["layers"].get(wildcards.model),
+        "top": INTERPRETATION["gradcam"]["top"],
+    }
+
+
+def is_imagenet(wildcards):
+    """Whether the model is the ImageNet Xception."""
+    return wildcards.model == IMAGENET
+
+
+def imagenet_url(wildcards):
+    """Where an ImageNet Xception file is fetched from."""
+    return IMAGENET_DOWNLOADS[wildcards.file]["url"]
+
+
+def imagenet_md5(wildcards):
+    """The MD5 an ImageNet Xception file must have."""
+    return IMAGENET_DOWNLOADS[wildcards.file]["md5"]
+
+
+def filter_settings(wildcards):
+    """Every ascent setting but the list of layers: adding a layer draws only that one."""
+    return {k: v for k, v in INTERPRETATION["filters"].items() if k != "layers"}
+
+
+# Pictures: fetched by URL, and the user's photos.
+
+
+def picture_url(wildcards):
+    """The URL a picture is fetched from."""
+    return URLS[wildcards.file][0]
+
+
+def picture_key(wildcards):
+    """The config key that lists the picture (for messages)."""
+    return URLS[wildcards.file][1]
+
+
+def photo_path(wildcards):
+    """The photo's file: the local path config gives, or where its URL is fetched to."""
+    return local_path(PHOTOS[wildcards.image], PICTURES)
+
+
+def photo_entry(wildcards):
+    """The photo's config entry (for messages)."""
+    return PHOTOS[wildcards.image]
 
 
 # Report: the settings its front page quotes, and which rule writes which benchmark.
@@ -150,13 +367,13 @@ def explanation_inputs(wildcards):
 def front_page_settings():
     """The run's settings that matter for comparing with the book, one dict per model."""
     keys = ("epochs", "batch_size", "precision")
-    train = {**config["segmentation"]["train"], **config["classification"]["train"]}
     return {
         "source": config["dataset"]["source"],
-        "backend": config["keras_backend"],
+        "backend": BACKEND,
         "train": {
-            model: {key: train[model][key] for key in keys}
-            for model in [*SEGMENTERS, *MODELS]
+            model: {key: config[task]["train"][model][key] for key in keys}
+            for task in TASKS
+            for model in TRAINED[task]
         },
     }
 

@@ -11,6 +11,8 @@ rule download:
         "logs/data/download_{archive}.log",
     benchmark:
         "benchmarks/data/download_{archive}.tsv"
+    wildcard_constraints:
+        archive=one_of(ARCHIVES),
     localrule: True
     conda:
         ENV
@@ -52,6 +54,8 @@ rule extract:
         "logs/data/extract_{archive}.log",
     benchmark:
         "benchmarks/data/extract_{archive}.tsv"
+    wildcard_constraints:
+        archive=one_of(ARCHIVES),
     conda:
         ENV
     threads: 1
@@ -70,7 +74,7 @@ rule index:
         annotations="resources/oxford_pets/annotations",
         code=library("index.py"),
     output:
-        "results/data/index.csv",
+        f"{DATA}/index.csv",
     log:
         "logs/data/index.log",
     benchmark:
@@ -88,30 +92,32 @@ rule index:
 # One split per task, so that changing one task's split reruns only that task's arrays and models.
 rule split:
     input:
-        index="results/data/index.csv",
+        index=f"{DATA}/index.csv",
         code=library("split.py"),
     output:
-        "results/data/{task}/split.csv",
+        f"{TASK_DATA}/split.csv",
     log:
         "logs/data/split_{task}.log",
     benchmark:
         "benchmarks/data/split_{task}.tsv"
+    wildcard_constraints:
+        task=one_of(TASKS),
     conda:
         ENV
     threads: 1
     params:
         seed=config["split"]["seed"],
-        settings=lambda w: config["split"][w.task],
+        settings=split_settings,
     script:
         "../scripts/split.py"
 
 
 rule split_table:
     input:
-        splits=expand("results/data/{task}/split.csv", task=TASKS),
+        splits=expand(f"{TASK_DATA}/split.csv", task=TASKS),
         code=library("split_table.py"),
     output:
-        "results/data/split.csv",
+        f"{DATA}/split.csv",
     log:
         "logs/data/split_table.log",
     benchmark:
@@ -125,16 +131,12 @@ rule split_table:
 
 rule arrays_segmentation:
     input:
-        index="results/data/index.csv",
-        split="results/data/segmentation/split.csv",
+        index=f"{DATA}/index.csv",
+        split=f"{DATA}/segmentation/split.csv",
         files=extracted("images", "annotations"),
-        code=library("arrays.py"),
+        code=library("build_arrays.py"),
     output:
-        expand(
-            "results/data/segmentation/{split}_{kind}.npy",
-            split=["train", "val"],
-            kind=["images", "masks"],
-        ),
+        task_arrays("segmentation"),
     log:
         "logs/data/arrays_segmentation.log",
     benchmark:
@@ -149,21 +151,17 @@ rule arrays_segmentation:
         task="segmentation",
         size=config["segmentation"]["image_size"],
     script:
-        "../scripts/arrays.py"
+        "../scripts/build_arrays.py"
 
 
 rule arrays_classification:
     input:
-        index="results/data/index.csv",
-        split="results/data/classification/split.csv",
+        index=f"{DATA}/index.csv",
+        split=f"{DATA}/classification/split.csv",
         files=extracted("images"),
-        code=library("arrays.py"),
+        code=library("build_arrays.py"),
     output:
-        expand(
-            "results/data/classification/{split}_{kind}.npy",
-            split=["train", "val", "test"],
-            kind=["images", "labels"],
-        ),
+        task_arrays("classification"),
     log:
         "logs/data/arrays_classification.log",
     benchmark:
@@ -178,18 +176,18 @@ rule arrays_classification:
         task="classification",
         size=config["classification"]["image_size"],
     script:
-        "../scripts/arrays.py"
+        "../scripts/build_arrays.py"
 
 
 rule overview:
     input:
-        index="results/data/index.csv",
-        split="results/data/split.csv",
+        index=f"{DATA}/index.csv",
+        split=f"{DATA}/split.csv",
         files=extracted("images", "annotations"),
         code=library("overview.py"),
     output:
         report(
-            "results/data/overview.png",
+            f"{DATA}/overview.png",
             caption="../report/overview.rst",
             category="1. Data",
         ),

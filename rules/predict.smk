@@ -1,13 +1,6 @@
 # Your own photos: each config predict.images entry (a local path, or a URL that rule
 # fetch_picture fetches into PICTURES) through every trained segmenter and classifier.
 
-import re
-
-from snakevision.pictures import local_path, name_of
-
-PREDICT = "results/predict"
-# Output name (the file's stem) -> config entry; the config check refuses names that clash.
-PHOTOS = {name_of(entry): entry for entry in config["predict"]["images"]}
 PREDICT_OUTPUTS = [
     f"{PREDICT}/{name}/{output}"
     for name in PHOTOS
@@ -17,10 +10,10 @@ PREDICT_OUTPUTS = [
 
 rule predict:
     input:
-        photo=lambda w: local_path(PHOTOS[w.image], PICTURES),
+        photo=photo_path,
         segmenters=expand(f"{SEG}/{{model}}/model.keras", model=SEGMENTERS),
-        classifiers=expand(f"{CLS}/{{model}}/model.keras", model=MODELS),
-        code=library("predict.py"),
+        classifiers=expand(f"{CLS}/{{model}}/model.keras", model=CLASSIFIERS),
+        code=library("predict_photo.py"),
     output:
         masks=report(
             f"{PREDICT}/{{image}}/masks.png",
@@ -41,7 +34,7 @@ rule predict:
     benchmark:
         "benchmarks/predict/{image}.tsv"
     wildcard_constraints:
-        image="|".join(map(re.escape, PHOTOS)) or "(?!)",
+        image=one_of(PHOTOS),
     conda:
         ENV
     threads: 2
@@ -51,13 +44,12 @@ rule predict:
         mem_mb=3000,
         runtime=30,
     params:
-        name=lambda w: w.image,
-        entry=lambda w: PHOTOS[w.image],
+        entry=photo_entry,
         key="predict.images",
         segmenters=SEGMENTERS,
-        classifiers=MODELS,
+        classifiers=CLASSIFIERS,
         segmentation_size=config["segmentation"]["image_size"],
         classification_size=config["classification"]["image_size"],
-        backend=config["keras_backend"],
+        backend=BACKEND,
     script:
-        "../scripts/predict.py"
+        "../scripts/predict_photo.py"

@@ -1,11 +1,14 @@
 # Report stage: every headline metric in one table, the report's front page, and where the time
 # and memory went (the figures are tracked by their own rules).
 
-FRONT_PAGE = "results/report/front_page.rst"
-HEADLINE = "results/report/headline.csv"  # report/workflow.rst includes the front page if present
+FRONT_PAGE = f"{REPORT}/front_page.rst"
+HEADLINE = (
+    f"{REPORT}/headline.csv"  # report/workflow.rst includes the front page if present
+)
 # Every output of a run but the resources table, which gathers their jobs' benchmarks.
 RUN_OUTPUTS = [
-    "results/data/overview.png",
+    f"{DATA}/overview.png",
+    *TRAINING_OUTPUTS,
     *SEGMENTATION_OUTPUTS,
     *CLASSIFICATION_OUTPUTS,
     *INTERPRETATION_OUTPUTS,
@@ -16,43 +19,20 @@ RUN_OUTPUTS = [
 ]
 
 
-rule metrics_table:
+# The metrics table and the front page, straight from every model's metrics.json. The report's
+# workflow.rst includes the page; the headline table's presence says the page is there.
+rule headline:
     input:
-        segmenters=expand(f"{SEG}/{{model}}/metrics.json", model=SEGMENTERS),
-        classifiers=expand(f"{CLS}/{{model}}/metrics.json", model=MODELS),
-        code=library("metrics_table.py"),
+        metrics=[f"results/{t}/{m}/metrics.json" for t in TASKS for m in TRAINED[t]],
+        histories=[f"results/{t}/{m}/history.csv" for t in TASKS for m in TRAINED[t]],
+        split=f"{DATA}/split.csv",
+        code=library("headline.py"),
     output:
-        report(
+        metrics=report(
             "results/metrics.csv",
             caption="../report/metrics.rst",
             category="5. Summary",
         ),
-    log:
-        "logs/report/metrics_table.log",
-    benchmark:
-        "benchmarks/report/metrics_table.tsv"
-    conda:
-        ENV
-    threads: 1
-    params:
-        segmenters=SEGMENTERS,
-        classifiers=MODELS,
-    script:
-        "../scripts/metrics_table.py"
-
-
-# report/workflow.rst includes the page: the report opens on the results. The table is the page's,
-# as data; in the report, its presence says that the page is there to include.
-rule front_page:
-    input:
-        metrics="results/metrics.csv",
-        split="results/data/split.csv",
-        histories=[
-            *(f"{SEG}/{m}/history.csv" for m in SEGMENTERS),
-            *(f"{CLS}/{m}/history.csv" for m in MODELS),
-        ],
-        code=library("front_page.py"),
-    output:
         page=FRONT_PAGE,
         table=report(
             HEADLINE,
@@ -60,17 +40,18 @@ rule front_page:
             category="5. Summary",
         ),
     log:
-        "logs/report/front_page.log",
+        "logs/report/headline.log",
     benchmark:
-        "benchmarks/report/front_page.tsv"
+        "benchmarks/report/headline.tsv"
     conda:
         ENV
     threads: 1
     params:
-        models=[*SEGMENTERS, *MODELS],
+        models=[[t, m] for t in TASKS for m in TRAINED[t]],  # task and model of each input
+        book={m: catalog.book_figure(m) for t in TASKS for m in TRAINED[t]},
         settings=front_page_settings(),
     script:
-        "../scripts/front_page.py"
+        "../scripts/headline.py"
 
 
 # Runs last: its inputs are every other output of the run, so every other job has written its
@@ -79,7 +60,7 @@ rule front_page:
 rule resources:
     input:
         outputs=RUN_OUTPUTS,
-        code=library("resources.py"),
+        code=library("gather_resources.py"),
     output:
         table=report(
             "results/resources.csv",
@@ -103,4 +84,4 @@ rule resources:
         rule="resources",
         patterns=benchmark_patterns,
     script:
-        "../scripts/resources.py"
+        "../scripts/gather_resources.py"

@@ -9,10 +9,10 @@ import math
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision.batch_sizes import batch_problem  # noqa: E402
-from snakevision.files import read_csv, write_json  # noqa: E402
+from snakevision.batch_sizes import batch_problem
+from snakevision.files import read_csv, write_json
 
 split = read_csv(job.input.split)
 images = int((split.split == "train").sum())

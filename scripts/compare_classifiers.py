@@ -2,11 +2,13 @@
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision import comparison, plots  # noqa: E402
-from snakevision.files import write_csv  # noqa: E402
+from snakevision import comparison, plots
+from snakevision.files import write_csv
 
-table = comparison.classifiers(job.params.models, job.input.metrics, job.input.summaries)
+table = comparison.classifiers(
+    job.params.models, job.input.metrics, job.input.summaries, job.params.book
+)
 write_csv(table, job.output.table)
-plots.comparison_chart(table, job.output.chart, job.params.data)
+plots.comparison_chart(table, job.output.chart, comparison.DATA_NAMES[job.params.data])

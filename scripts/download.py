@@ -2,10 +2,10 @@
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision.archives import Expected  # noqa: E402
-from snakevision.downloads import download, retry_options  # noqa: E402
+from snakevision.archives import Expected
+from snakevision.downloads import download, retry_options
 
 # Not params (see rules/data.smk): changing them must not rerun the rules downstream.
 dataset = job.config["dataset"]

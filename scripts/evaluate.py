@@ -1,17 +1,21 @@
-"""Rules evaluate_*: a trained model's metrics.json on its held-out split."""
+"""Rule evaluate: a trained model's metrics.json on its held-out split, and its training curves."""
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-import keras  # noqa: E402
-from snakevision import evaluation  # noqa: E402
-from snakevision.files import write_json  # noqa: E402
-from snakevision.npy import Rows  # noqa: E402
+import keras
+from snakevision import evaluation, plots
+from snakevision.files import read_history, write_json
+from snakevision.npy import Rows
 
+task, name = job.wildcards.task, job.wildcards.model
 model = keras.models.load_model(job.input.model)
-evaluate = {"segmentation": evaluation.segmentation, "classification": evaluation.classifier}
-metrics = evaluate[job.params.task](
+metrics = evaluation.EVALUATE[task](
     model, Rows(job.input.images), Rows(job.input.truth), job.params.batch_size
 )
-write_json(metrics, job.output[0])
+write_json(metrics, job.output.metrics)
+title = f"{task.capitalize()}, {name}: training history"
+plots.training_curves(
+    read_history(job.input.history), job.output.curves, evaluation.CURVES[task], title
+)

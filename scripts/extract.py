@@ -2,9 +2,9 @@
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision.archives import Expected, extract  # noqa: E402
+from snakevision.archives import Expected, extract
 
 expected = Expected(**job.params.expected) if job.params.expected else None
 extract(job.input.archive, job.output[0], top=job.wildcards.archive, expected=expected)

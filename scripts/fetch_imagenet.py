@@ -2,10 +2,10 @@
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision.archives import Expected  # noqa: E402
-from snakevision.downloads import download, retry_options  # noqa: E402
+from snakevision.archives import Expected
+from snakevision.downloads import download, retry_options
 
 # Not params: how to reach a server does not change the file (as for the archives).
 download(

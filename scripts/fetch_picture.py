@@ -2,10 +2,10 @@
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision.downloads import retry_options  # noqa: E402
-from snakevision.pictures import fetch  # noqa: E402
+from snakevision.downloads import retry_options
+from snakevision.pictures import fetch
 
 # Not params: how to reach a server does not change the picture (as for the archives).
 fetch(

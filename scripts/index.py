@@ -4,10 +4,10 @@ from pathlib import Path
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision.files import write_csv  # noqa: E402
-from snakevision.pets import build_index  # noqa: E402
+from snakevision.files import write_csv
+from snakevision.pets import build_index
 
 index = build_index(job.input.images, Path(job.input.annotations) / "trimaps", job.threads)
 write_csv(index, job.output[0])

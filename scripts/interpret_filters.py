@@ -2,10 +2,10 @@
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-import keras  # noqa: E402
-from snakevision.interpretation import filters, imagenet  # noqa: E402
+import keras
+from snakevision.interpretation import filters, imagenet
 
 settings = job.params.filters
 if job.params.imagenet:

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision import pets, plots  # noqa: E402
-from snakevision.files import read_csv  # noqa: E402
-from snakevision.images import load_image, load_mask  # noqa: E402
+from snakevision import pets, plots
+from snakevision.files import read_csv
+from snakevision.images import load_image, load_mask
 
 SIZE = 200  # display size of the samples
 index, splits = read_csv(job.input.index), read_csv(job.input.split)

@@ -2,10 +2,10 @@
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision import pets  # noqa: E402
-from snakevision.files import read_csv, write_csv  # noqa: E402
+from snakevision import pets
+from snakevision.files import read_csv, write_csv
 
 index = read_csv(job.input.index)
 table = pets.split(index, job.wildcards.task, job.params.seed, dict(job.params.settings))

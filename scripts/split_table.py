@@ -2,10 +2,10 @@
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-import pandas as pd  # noqa: E402
-from snakevision.files import read_csv, write_csv  # noqa: E402
+import pandas as pd
+from snakevision.files import read_csv, write_csv
 
 tables = [read_csv(path) for path in job.input.splits]
 write_csv(pd.concat(tables, ignore_index=True), job.output[0])

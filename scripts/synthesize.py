@@ -2,9 +2,9 @@
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision.synthetic import write_archives  # noqa: E402
+from snakevision.synthetic import write_archives
 
 write_archives(
     job.output.images,

@@ -188,16 +188,15 @@ CASES = {
     "segmentation size the model cannot take": (
         _set("segmentation.image_size", 52),
         [
-            "segmentation.image_size (52): model book and unet (rule train_segmentation) needs "
-            "a multiple of 8",
+            "segmentation.image_size (52): model book and unet (rule train) needs a multiple of 8",
             "52 px images would give 56 px masks; allowed: 48 or 56",
         ],
     ),
     "classification size below the convnet's": (
         _set("classification.image_size", 77),
         [
-            "classification.image_size (77): model convnet (rules train_classifier and "
-            "model_summary) needs at least 78 px",
+            "classification.image_size (77): model convnet (rules train and "
+            "model_summaries) needs at least 78 px",
             "allowed: 78 or more",
         ],
     ),

@@ -5,7 +5,8 @@ from collections.abc import Iterator
 import keras
 import numpy as np
 import pytest
-from snakevision.models import classification, segmentation, shapes
+from snakevision.models import catalog, classification, segmentation
+from snakevision.models.build import build
 
 
 def conv(k: int, cin: int, cout: int, bias: bool = True) -> int:
@@ -173,7 +174,7 @@ def test_separable_block() -> None:
     assert model.count_params() == by_hand
 
 
-@pytest.mark.parametrize("name", classification.TRAINABLE)
+@pytest.mark.parametrize("name", catalog.trained(catalog.CLASSIFICATION))
 def test_augmentation_only_in_training(name: str) -> None:
     model = classification.BUILDERS[name](96, seed=7)
     augment = model.get_layer("data_augmentation")
@@ -201,14 +202,14 @@ def test_augmentation_is_reproducible_with_a_seed() -> None:
 
 
 @pytest.mark.usefixtures("bfloat16_policy")
-@pytest.mark.parametrize("name", [*segmentation.BUILDERS, *classification.BUILDERS])
+@pytest.mark.parametrize("name", catalog.MODELS)
 def test_outputs_are_float32_under_mixed_bfloat16(name: str) -> None:
-    if name in segmentation.BUILDERS:
-        model, size = segmentation.BUILDERS[name](32), 32
-    elif name in classification.TRAINABLE:
-        model, size = classification.BUILDERS[name](96), 96
+    task = catalog.task_of(name)
+    if not catalog.MODELS[name].trains:
+        model, size = classification.BUILDERS[name](), 32  # a demo keeps its own input
     else:
-        model, size = classification.BUILDERS[name](), 32
+        size = 32 if task == catalog.SEGMENTATION else 96
+        model = build(task, name, size)
     assert model.layers[1].compute_dtype == "bfloat16"
     assert model.output.dtype == "float32"
     x = pixels(2, size)
@@ -216,15 +217,27 @@ def test_outputs_are_float32_under_mixed_bfloat16(name: str) -> None:
         assert keras.backend.standardize_dtype(model(x, training=training).dtype) == "float32"
 
 
-def test_registry() -> None:
-    assert set(classification.BUILDERS) == {
+def test_every_catalog_model_has_a_builder_of_its_task() -> None:
+    assert {*segmentation.BUILDERS, *classification.BUILDERS} == set(catalog.MODELS)
+    for name, model in catalog.MODELS.items():
+        module = segmentation if model.task == catalog.SEGMENTATION else classification
+        assert name in module.BUILDERS, name
+    assert catalog.trained(catalog.SEGMENTATION) == ["book", "unet"]
+    assert catalog.trained(catalog.CLASSIFICATION) == ["convnet", "mini_xception"]
+    assert catalog.summarised() == [
         "convnet",
         "mini_xception",
         "residual_demo",
         "projection_demo",
         "pooling_demo",
-    }
-    assert set(classification.TRAINABLE) <= set(classification.BUILDERS)
+    ]
+    assert catalog.IMAGENET not in catalog.MODELS  # explained, never built here
+
+
+def test_the_book_figures_are_the_published_ones() -> None:
+    assert catalog.book_figure("convnet") == ("accuracy", 0.835)
+    assert catalog.book_figure("mini_xception") == ("accuracy", 0.908)
+    assert catalog.book_figure("book") is None and catalog.book_figure("unet") is None
 
 
 def test_summary_text_is_plain_and_complete() -> None:
@@ -248,13 +261,6 @@ def test_saved_model_keeps_float32_head(tmp_path) -> None:
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
 
 
-BUILD = {
-    **segmentation.BUILDERS,
-    "convnet": classification.convnet,
-    "mini_xception": classification.mini_xception,
-}
-
-
 @pytest.mark.parametrize(
     ("model", "refused", "built"),
     [
@@ -268,20 +274,20 @@ BUILD = {
 def test_the_limits_are_keras_own(model, refused, built) -> None:
     # Keras itself fails below the limit (or, for the segmentation model, makes masks of
     # another size than the images) and not at it: the config check refuses what Keras would.
-    assert shapes.problem(model, refused) and shapes.problem(model, built) is None
+    assert catalog.size_problem(model, refused) and catalog.size_problem(model, built) is None
 
     def fits(size: int) -> bool:
         try:
-            output = BUILD[model](size).output_shape
+            output = build(catalog.task_of(model), model, size).output_shape
         except ValueError:  # 'Computed output size would be zero or negative'
             return False
-        return model not in shapes.MULTIPLE_OF or output[1:3] == (size, size)
+        return catalog.task_of(model) != catalog.SEGMENTATION or output[1:3] == (size, size)
 
     assert not fits(refused) and fits(built)
 
 
 def test_the_limits_hold_past_the_boundary() -> None:
-    assert [n for n in range(32, 100) if shapes.problem("book", n) is None] == list(
+    assert [n for n in range(32, 100) if catalog.size_problem("book", n) is None] == list(
         range(32, 100, 8)
     )
     assert segmentation.build(200).output_shape == (None, 200, 200, 3)  # the book's size

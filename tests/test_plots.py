@@ -37,6 +37,8 @@ def history(epochs: int = 8) -> pd.DataFrame:
             "val_loss": 0.5 + 0.05 * (epoch - 4) ** 2,
             "accuracy": 1 - 0.5 / epoch,
             "val_accuracy": 0.8 - 0.01 * (epoch - 4) ** 2,
+            "mean_iou": 0.6 - 0.3 / epoch,
+            "val_mean_iou": 0.5 - 0.01 * (epoch - 4) ** 2,
             "lr": 1e-3,
         }
     )
@@ -75,17 +77,19 @@ CASES: dict[str, Callable[[Path], None]] = {
         pd.DataFrame({"train": [1500, 3000], "val": [300, 700]}, index=["cat", "dog"]),
         p,
     ),
-    "loss_curves": lambda p: plots.loss_curves(history(), p),
+    "segmentation_curves": lambda p: plots.training_curves(history(), p, "mean_iou", "book"),
     "mask_gallery": lambda p: plots.mask_gallery(
         images(), masks(channel=True), {"book": (masks(), [0.5, 0.75, 0.9])}, p
     ),
     "mask_gallery_of_two_models": lambda p: plots.mask_gallery(
         images(), masks(), {"book": (masks(), [0.5, 0.7, 0.9]), "unet": (masks(), [0.6, 0.8, 1])}, p
     ),
-    "classifier_curves": lambda p: plots.classifier_curves(history(), p),
-    "loss_curves_diverged_epoch": lambda p: plots.loss_curves(diverged_history(p.parent.parent), p),
-    "classifier_curves_diverged_epoch": lambda p: plots.classifier_curves(
-        diverged_history(p.parent.parent), p
+    "classifier_curves": lambda p: plots.training_curves(history(), p, "accuracy", "convnet"),
+    "segmentation_curves_diverged_epoch": lambda p: plots.training_curves(
+        diverged_history(p.parent.parent), p, "mean_iou", "book"
+    ),
+    "classifier_curves_diverged_epoch": lambda p: plots.training_curves(
+        diverged_history(p.parent.parent), p, "accuracy", "convnet"
     ),
     "comparison_chart": lambda p: plots.comparison_chart(comparison(), p, "synthetic"),
 }
@@ -110,7 +114,9 @@ def test_writes_png(tmp_path: Path, name: str) -> None:
 def test_a_failed_drawing_leaves_no_file(tmp_path: Path) -> None:
     """An error while drawing writes nothing and leaves no figure open."""
     with pytest.raises(KeyError, match="val_loss"):
-        plots.loss_curves(history().drop(columns="val_loss"), tmp_path / "out.png")
+        plots.training_curves(
+            history().drop(columns="val_loss"), tmp_path / "out.png", "accuracy", "convnet"
+        )
     assert list(tmp_path.iterdir()) == []
     assert plt.get_fignums() == []
 
@@ -126,7 +132,7 @@ def test_failed_save_leaves_no_partial_file(tmp_path: Path, monkeypatch: Any) ->
 
     monkeypatch.setattr(Figure, "savefig", broken_savefig)
     with pytest.raises(OSError, match="disk full"):
-        plots.loss_curves(history(), path)
+        plots.training_curves(history(), path, "accuracy", "convnet")
     assert list(tmp_path.iterdir()) == [path]
     assert path.read_bytes() == b"old"
     assert plt.get_fignums() == []

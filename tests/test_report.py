@@ -62,35 +62,46 @@ def test_gather_leaves_out_benchmarks_no_rule_of_the_run_writes(tmp_path):
     assert sorted(unknown) == sorted([removed_model, str(stray)])
 
 
-def test_headline_table_says_where_the_book_has_no_figure():
-    metrics = pd.DataFrame(
+def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
+    runs = {
+        ("segmentation", "book"): {
+            "pixel_accuracy": 0.81,
+            "mean_iou": 0.5544,
+            "foreground_iou": 0.4,
+        },
+        ("classification", "convnet"): {"accuracy": 0.9167, "auc": 0.95},
+        ("classification", "mini_xception"): {"accuracy": 0.75, "auc": float("nan")},
+    }
+    book = {"book": None, "convnet": ("accuracy", 0.835), "mini_xception": ("accuracy", 0.908)}
+    tables = frontpage.headline_tables(runs, book)
+    assert list(tables) == ["segmentation", "classification"]
+    assert tables["segmentation"].to_dict("records") == [
         {
-            "task": ["segmentation", "classification"],
-            "model": ["segmentation", "convnet"],
-            "metric": ["mean_iou", "accuracy"],
-            "value": ["0.5544", "0.9167"],
-            "book_value": ["", "0.835"],
+            "model": "book",
+            "pixel accuracy": "0.810",
+            "mean IoU": "0.554",
+            "foreground IoU": "0.400",
         }
-    )
-    table = frontpage.headline_table(metrics)
-    assert table.to_dict("records") == [
+    ]
+    assert tables["classification"].to_dict("records") == [
         {
-            "task": "segmentation",
-            "model": "segmentation",
-            "metric": "mean_iou",
-            "ours": "0.554",
-            "the book's": frontpage.NO_FIGURE,
-            "difference": "",
+            "model": "convnet",
+            "accuracy": "0.917",
+            "the book's accuracy": "0.835",
+            "difference": "+0.082",
+            "ROC AUC": "0.950",
         },
         {
-            "task": "classification",
-            "model": "convnet",
-            "metric": "accuracy",
-            "ours": "0.917",
-            "the book's": "0.835",
-            "difference": "+0.082",
+            "model": "mini_xception",
+            "accuracy": "0.750",
+            "the book's accuracy": "0.908",
+            "difference": "-0.158",
+            "ROC AUC": "n/a",
         },
     ]
+    both = frontpage.as_csv(tables)
+    assert list(both.columns[:3]) == ["task", "model", "pixel accuracy"]
+    assert both.loc[0, "accuracy"] == "" and both.loc[1, "mean IoU"] == ""
     split = pd.DataFrame(
         {
             "stem": list("abcde"),
@@ -103,7 +114,10 @@ def test_headline_table_says_where_the_book_has_no_figure():
         "backend": "jax",
         "train": {"convnet": {"epochs": 100, "batch_size": 32, "precision": "auto"}},
     }
-    page = frontpage.front_page(metrics, split, {"convnet": "mixed_bfloat16"}, settings)
+    precisions = {"convnet": "mixed_bfloat16"}
+    page = frontpage.front_page(tables, split, precisions, settings)
     assert "the Oxford-IIIT Pet photographs" in page and "backend jax" in page
+    assert "The book publishes no segmentation metric." in page
+    assert "Classification, on the test split" in page and "classification metric" not in page
     assert "segmentation 2 training, 1 validation; classification 1 training, 1 test" in page
     assert "convnet 100 epochs, batch 32, mixed_bfloat16" in page

@@ -14,6 +14,8 @@ from workflow import REPO, copy_workflow, snakemake, write_config
 SCRIPTS = REPO / "scripts"
 # Downloads are keyed by their checksum or URL, not by code (see rules/data.smk).
 NO_CODE_INPUT = {"download", "fetch_imagenet", "fetch_picture"}
+# Modules a script imports by name, one per job (rules/common.smk, training_code).
+BY_NAME = {"train": {"snakevision/models/segmentation.py", "snakevision/models/classification.py"}}
 
 
 def rule_scripts() -> dict[str, Path]:
@@ -35,7 +37,11 @@ def declared_library(output: str) -> dict[str, set[str]]:
         # Relative to the working directory: absolute paths would change when the project moves.
         files = {f.removeprefix("scripts/") for f in inputs.split(", ") if "scripts/" in f}
         assert all(f.endswith(".py") and not f.startswith("/") for f in files), files
-        assert declared.setdefault(rule, files) == files, f"jobs of {rule} differ: {files}"
+        if rule in BY_NAME:  # each job lists one of them: all jobs together list them all
+            assert len(files & BY_NAME[rule]) == 1, files
+            declared[rule] = declared.get(rule, set()) | files
+        else:
+            assert declared.setdefault(rule, files) == files, f"jobs of {rule} differ: {files}"
     return declared
 
 
@@ -57,9 +63,9 @@ def test_every_scripted_rule_is_in_the_dry_runs(declared) -> None:
 def test_rule_declares_its_script_and_exactly_the_modules_it_imports(declared, rule) -> None:
     script = rule_scripts()[rule]
     needed = set() if rule in NO_CODE_INPUT else {script, *library_modules(script)}
-    assert declared[rule] == {str(p.relative_to(SCRIPTS)) for p in needed}, (
-        f"rule {rule}: its `code=library(...)` must name its own script, {script.name}"
-    )
+    assert declared[rule] == {str(p.relative_to(SCRIPTS)) for p in needed} | BY_NAME.get(
+        rule, set()
+    ), f"rule {rule}: its `code=library(...)` must name its own script, {script.name}"
 
 
 def test_scan_follows_imports_through_modules_and_packages(tmp_path: Path) -> None:
@@ -84,31 +90,24 @@ def test_scan_follows_imports_through_modules_and_packages(tmp_path: Path) -> No
 
 
 def training_memory(output: str) -> dict[str, int]:
-    """Rule (and model) -> mem_mb of the training jobs in a dry run's job listing."""
+    """Model -> mem_mb of its training job in a dry run's job listing."""
     found = {}
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):  # one block per job
-        rule = re.search(r"^rule (train_\w+):", block, flags=re.M)
-        if rule:
-            model = re.search(r"wildcards: model=(\w+)", block)
-            name = rule.group(1) + (f"/{model.group(1)}" if model else "")
-            found[name] = int(re.search(r"\bmem_mb=(\d+)", block).group(1))
+        if re.search(r"^rule train:", block, flags=re.M):
+            model = re.search(r"wildcards: task=\w+, model=(\w+)", block).group(1)
+            found[model] = int(re.search(r"\bmem_mb=(\d+)", block).group(1))
     return found
 
 
 def test_training_asks_for_memory_by_batch_and_image_size(tmp_path: Path) -> None:
     work = copy_workflow(tmp_path)
     default = training_memory(snakemake(work, "--cores", "1", "--dry-run").stdout)
-    assert set(default) == {
-        "train_segmentation/book",
-        "train_segmentation/unet",
-        "train_classifier/convnet",
-        "train_classifier/mini_xception",
-    }
+    assert set(default) == {"book", "unet", "convnet", "mini_xception"}
     # On a CPU the book's batch of 64 at 200x200 peaked at 4.5 GB in one pass and 1.6 GB in
     # the eight parts that micro_batches: auto makes (bench/README.md).
-    assert 1600 <= default["train_segmentation/book"] <= 2500
+    assert 1600 <= default["book"] <= 2500
     # The U-Net's batch normalization needs whole batches: auto makes no parts.
-    assert default["train_segmentation/unet"] > 2 * default["train_segmentation/book"]
+    assert default["unet"] > 2 * default["book"]
     write_config(
         work / "big.yaml",
         {
@@ -122,9 +121,9 @@ def test_training_asks_for_memory_by_batch_and_image_size(tmp_path: Path) -> Non
     bigger = training_memory(
         snakemake(work, "--cores", "1", "--dry-run", "--configfile=big.yaml").stdout
     )
-    assert bigger["train_segmentation/book"] > 3 * 4600  # one pass, four times the pixels
-    assert bigger["train_classifier/convnet"] > default["train_classifier/convnet"]
-    assert bigger["train_classifier/mini_xception"] == default["train_classifier/mini_xception"]
+    assert bigger["book"] > 3 * 4600  # one pass, four times the pixels
+    assert bigger["convnet"] > default["convnet"]
+    assert bigger["mini_xception"] == default["mini_xception"]
     # The same through --config, whose nested values Snakemake passes as strings.
     overrides = [
         "segmentation={image_size: 400, train: {book: {batch_size: 64, micro_batches: 1}}}",
@@ -138,7 +137,7 @@ def test_training_asks_for_memory_by_batch_and_image_size(tmp_path: Path) -> Non
     f16 = training_memory(
         snakemake(work, "--cores", "1", "--dry-run", "--configfile=f16.yaml").stdout
     )
-    assert f16["train_segmentation/book"] > 2 * default["train_segmentation/book"]
+    assert f16["book"] > 2 * default["book"]
 
 
 def test_rules_that_fetch_from_the_internet_run_where_snakemake_runs() -> None:
@@ -151,3 +150,16 @@ def test_rules_that_fetch_from_the_internet_run_where_snakemake_runs() -> None:
     assert fetching <= set(blocks)
     for rule in fetching:
         assert re.search(r"^    localrule: True", blocks[rule], flags=re.M), rule
+
+
+def test_training_a_model_depends_on_its_own_tasks_builders_only(tmp_path: Path) -> None:
+    work = copy_workflow(tmp_path)
+    output = snakemake(work, "--cores", "1", "--dry-run").stdout
+    jobs = re.findall(r"^rule train:\n    input: (.*)\n", output, flags=re.M)
+    tasks = re.findall(r"^rule train:\n(?:    .*\n)*?    wildcards: task=(\w+)", output, flags=re.M)
+    assert sorted(tasks) == ["classification"] * 2 + ["segmentation"] * 2
+    for task, inputs in zip(tasks, jobs, strict=True):
+        other = "classification" if task == "segmentation" else "segmentation"
+        assert f"snakevision/models/{task}.py" in inputs
+        assert f"snakevision/models/{other}.py" not in inputs
+        assert "models/catalog.py" not in inputs  # a new entry retrains nothing

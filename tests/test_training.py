@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from snakevision import batch_sizes, evaluation, hardware, metrics, precision, resume, training
 from snakevision.metrics import confusion_matrix, per_image_iou, segmentation_metrics
-from snakevision.models import classification, segmentation
+from snakevision.models import catalog, classification, segmentation
+from snakevision.models.build import build
 
 SIZE = 32
 
@@ -49,29 +50,22 @@ def fit_segmentation(settings, folder, images, masks):
 
 
 def test_micro_batches_auto_splits_on_a_cpu_only_and_never_under_batch_norm():
-    assert batch_sizes.micro_batches("auto", 64, "book", "float32", accelerator=False) == 8
-    assert batch_sizes.micro_batches("auto", 20, "book", "float32", accelerator=False) == 3
-    assert batch_sizes.micro_batches("auto", 64, "book", "float32", accelerator=True) == 1
-    assert batch_sizes.micro_batches(4, 8, "book", "float32", accelerator=True) == 4
-    assert batch_sizes.micro_batches("auto", 64, "book", "mixed_float16", accelerator=False) == 1
-    assert batch_sizes.micro_batches("auto", 64, "mini_xception", "float32", accelerator=False) == 1
+    assert batch_sizes.micro_batches("auto", 64, False, "float32", accelerator=False) == 8
+    assert batch_sizes.micro_batches("auto", 20, False, "float32", accelerator=False) == 3
+    assert batch_sizes.micro_batches("auto", 64, False, "float32", accelerator=True) == 1
+    assert batch_sizes.micro_batches(4, 8, False, "float32", accelerator=True) == 4
+    assert batch_sizes.micro_batches("auto", 64, False, "mixed_float16", accelerator=False) == 1
+    assert batch_sizes.micro_batches("auto", 64, True, "float32", accelerator=False) == 1
 
 
-@pytest.mark.parametrize(
-    "build",
-    [
-        lambda: segmentation.build(SIZE),
-        lambda: classification.convnet(80),
-        lambda: classification.mini_xception(80),
-    ],
-)
-def test_the_models_with_batch_normalization_are_the_ones_named(build):
-    """batch_sizes.BATCH_NORMALIZED, which the config check and auto read, names the models."""
-    model = build()
-    normalised = any(
-        isinstance(layer, keras.layers.BatchNormalization) for layer in resume.all_layers(model)
-    )
-    assert normalised == (model.name in batch_sizes.BATCH_NORMALIZED)
+@pytest.mark.parametrize("name", [n for n, m in catalog.MODELS.items() if m.trains])
+def test_the_catalog_says_which_models_have_batch_normalization(name):
+    """The catalog's batch_norm, which the config check and the memory requests read, matches
+    the built model, whose Keras name is its catalog name."""
+    task = catalog.task_of(name)
+    model = build(task, name, 80 if task == catalog.CLASSIFICATION else SIZE)
+    assert model.name == name
+    assert training.has_batch_norm(model) == catalog.MODELS[name].batch_norm
 
 
 def test_micro_batches_train_as_whole_batches(tmp_path):

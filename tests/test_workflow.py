@@ -38,7 +38,7 @@ CONTRACT = [
     *(
         f"results/segmentation/{m}/{f}"
         for m in ("book", "unet")
-        for f in ("model.keras", "history.csv", "metrics.json", "loss.png", "masks.png")
+        for f in ("model.keras", "history.csv", "metrics.json", "curves.png", "masks.png")
     ),
     "results/segmentation/comparison.csv",
     "results/segmentation/comparison.png",
@@ -75,7 +75,7 @@ def demo_config(workdir, name, override):
 def test_demo_produces_every_output_of_the_contract(demo):
     missing = [p for p in CONTRACT if not (demo / p).is_file()]
     assert not missing
-    for rule in ("train_segmentation", "index", "arrays_segmentation"):
+    for rule in ("train", "index", "arrays_segmentation"):
         assert list((demo / "logs").rglob(f"*{rule.split('_')[0]}*.log")), rule
     assert list((demo / "benchmarks").rglob("*.tsv"))
     # The resume state of training is removed after success.
@@ -156,7 +156,7 @@ def test_demo_classifiers_beat_chance(demo):
 def test_demo_figures_are_pictures(demo):
     for figure in (
         "data/overview.png",
-        "segmentation/book/loss.png",
+        "segmentation/book/curves.png",
         "segmentation/unet/masks.png",
         "segmentation/comparison.png",
         "classification/convnet/curves.png",
@@ -230,7 +230,7 @@ def test_imagenet_branch_runs_from_a_weights_file(demo, tmp_path, http_server):
         "results/interpretation/filters/xception_imagenet/block3_sepconv1.png",
     ]
     plan = planned_jobs(snakemake(copy, *targets, *args).stdout)
-    assert plan == {"fetch_picture": 1, "gradcam": 1, "filters": 1}
+    assert plan == {"fetch_picture": 1, "explain_imagenet": 1, "filters": 1}
     snakemake(copy, *targets, *(a for a in args if a != "--dry-run"))
     assert (copy / "resources/pictures/elephant.jpg").is_file()
     gradcam = copy / targets[0]
@@ -255,7 +255,7 @@ def test_interpretation_settings_rerun_no_training(demo):
     assert planned_jobs(snakemake(demo, *args).stdout) == {"filters": 4, "resources": 1, "all": 1}
     args = demo_config(demo, "pictures.yaml", {"interpretation": {"test_images": 2}})
     jobs = planned_jobs(snakemake(demo, *args).stdout)
-    assert jobs == {"activations": 2, "gradcam": 2, "resources": 1, "all": 1}
+    assert jobs == {"explain": 2, "resources": 1, "all": 1}
 
 
 def test_finished_run_has_nothing_left_to_do(demo, tmp_path):
@@ -286,16 +286,18 @@ def test_extracted_files_are_extracted_again_only_when_a_job_reads_them(demo, tm
 def test_changing_a_plot_parameter_reruns_only_the_plot(demo):
     args = demo_config(demo, "plot.yaml", {"segmentation": {"plot": {"num_images": 3, "seed": 1}}})
     jobs = planned_jobs(snakemake(demo, *args).stdout)
-    # Both models' galleries and the comparison show the same images.
-    assert jobs == {"plot_segmentation": 2, "compare_segmenters": 1, "resources": 1, "all": 1}
+    # Both models' galleries and the comparison show the same images: one job draws them.
+    assert jobs == {"compare_segmenters": 1, "resources": 1, "all": 1}
 
 
 def test_changing_one_tasks_split_reruns_only_that_task(demo):
     args = demo_config(demo, "split.yaml", {"split": {"classification": {"train": 100}}})
-    jobs = planned_jobs(snakemake(demo, *args).stdout)
+    run = snakemake(demo, *args)
+    jobs = planned_jobs(run.stdout)
     assert jobs["split"] == 1 and jobs["arrays_classification"] == jobs["split_table"] == 1
-    assert jobs["train_classifier"] == 2 and jobs["overview"] == 1
-    assert not {"arrays_segmentation", "train_segmentation", "evaluate_segmentation"} & set(jobs)
+    assert jobs["train"] == jobs["evaluate"] == 2 and jobs["overview"] == 1
+    assert "arrays_segmentation" not in jobs and "compare_segmenters" not in jobs
+    assert set(re.findall(r"wildcards: task=(\w+), model=", run.stdout)) == {"classification"}
 
 
 def test_changing_the_unets_settings_reruns_only_the_unet_and_what_reads_it(demo):
@@ -303,18 +305,16 @@ def test_changing_the_unets_settings_reruns_only_the_unet_and_what_reads_it(demo
     run = snakemake(demo, *args).stdout
     jobs = planned_jobs(run)
     assert jobs == {
-        "train_segmentation": 1,
-        "evaluate_segmentation": 1,
-        "plot_segmentation": 1,
+        "train": 1,
+        "evaluate": 1,
         "compare_segmenters": 1,
         "predict": 1,  # the demo's photo, through every segmentation model
-        "metrics_table": 1,
-        "front_page": 1,  # its table and its settings line (epochs)
+        "headline": 1,  # its table and its settings line (epochs)
         "resources": 1,
         "all": 1,
     }
     # The U-Net's own jobs; the book model's are left as they are.
-    assert re.findall(r"wildcards: model=(\w+)", run) == ["unet"] * 3, run
+    assert re.findall(r"wildcards: task=segmentation, model=(\w+)", run) == ["unet"] * 2, run
 
 
 def test_demo_predicts_its_photo_with_every_model(demo):
@@ -394,14 +394,8 @@ def test_synthetic_settings_that_trade_values_rerun_the_synthesis(demo):
 
 def test_editing_plot_code_reruns_plots_not_training(demo):
     jobs = _planned_after_an_edit(demo, "scripts/snakevision/plots.py")
-    assert "train_segmentation" not in jobs and "train_classifier" not in jobs
-    assert {
-        "plot_segmentation",
-        "compare_segmenters",
-        "plot_classifier",
-        "overview",
-        "compare_classifiers",
-    } <= set(jobs)
+    assert "train" not in jobs
+    assert {"evaluate", "compare_segmenters", "overview", "compare_classifiers"} <= set(jobs)
     assert planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout) == {}
 
 
@@ -411,12 +405,11 @@ def test_report_gathers_every_figure(demo):
         files = [name.rsplit("/", 1)[-1] for name in report.namelist()]
     names = "\n".join(files)
     # Each segmentation model's gallery and the photo's masks; both tasks' comparisons.
-    assert files.count("masks.png") == 3 and files.count("loss.png") == 2
+    assert files.count("masks.png") == 3 and files.count("curves.png") == 4
     assert files.count("comparison.png") == files.count("comparison.csv") == 2
     assert files.count("classes.json") == 1
     for figure in (
         "overview.png",
-        "loss.png",
         "masks.png",
         "curves.png",
         "comparison.png",
@@ -464,24 +457,38 @@ def test_report_opens_on_the_headline_results(demo):
     page = _front_page((demo / "report.html").read_text())
     tables = _Tables()
     tables.feed(page)
-    header, *rows = tables.rows
-    assert header == ["task", "model", "metric", "ours", "the book's", "difference"]
-    metrics = pd.read_csv(demo / "results/metrics.csv")
-    assert len(rows) == len(metrics) == 16  # 6 per segmentation model, 2 per classifier
-    for shown, (_, row) in zip(rows, metrics.iterrows(), strict=True):
-        assert shown[:3] == [row.task, row.model, row.metric]
-        assert shown[3] == f"{row.value:.3f}"
-        if pd.isna(row.book_value):
-            assert shown[4:] == ["the book publishes no figure", ""], shown
-        else:
-            assert shown[4:] == [f"{row.book_value:.3f}", f"{row.value - row.book_value:+.3f}"]
-    assert {row[4] for row in rows} >= {"0.835", "0.908"}
+    # Per task, one row per model with its headline metrics from its metrics.json.
+    segmentation, *rest = tables.rows
+    assert segmentation == ["model", "pixel accuracy", "mean IoU", "foreground IoU"]
+    rows = dict(zip(("book", "unet"), rest[:2], strict=True))
+    for model in ("book", "unet"):
+        metrics = json.loads((demo / f"results/segmentation/{model}/metrics.json").read_text())
+        assert rows[model] == [
+            model,
+            *(f"{metrics[m]:.3f}" for m in ("pixel_accuracy", "mean_iou", "foreground_iou")),
+        ]
+    header, *classifiers = rest[2:]
+    assert header == ["model", "accuracy", "the book's accuracy", "difference", "ROC AUC"]
+    for row, (model, book) in zip(
+        classifiers, (("convnet", 0.835), ("mini_xception", 0.908)), strict=True
+    ):
+        metrics = json.loads((demo / f"results/classification/{model}/metrics.json").read_text())
+        accuracy = metrics["accuracy"]
+        assert row == [
+            model,
+            f"{accuracy:.3f}",
+            f"{book:.3f}",
+            f"{accuracy - book:+.3f}",
+            f"{metrics['auc']:.3f}",
+        ]
+    assert page.count("the book publishes no figure") == 0
+    assert "The book publishes no segmentation metric." in page
     # The sentence on the data and the settings, from the run's own files.
     assert "synthetic pets" in page and "96 validation" in page and "120 test" in page
     assert "book 6 epochs, batch 16, float32" in page
     assert "unet 6 epochs, batch 16, float32" in page
     assert "mini_xception 20 epochs, batch 8, float32" in page and "backend tensorflow" in page
-    assert page.index("Headline metrics") < page.index("resources.png")
+    assert page.index("Segmentation, on the validation split") < page.index("resources.png")
 
 
 def test_resources_has_one_row_per_job_of_the_run(demo):
@@ -502,7 +509,7 @@ def test_resources_has_one_row_per_job_of_the_run(demo):
     assert len(table) == len(set(zip(table.rule, table.wildcards))) == sum(run.values())
     assert (table.wall_s > 0).all() and (table.cpu_s >= 0).all() and (table.max_rss_mb > 0).all()
     assert table.wall_s.is_monotonic_decreasing  # slowest first
-    assert table.rule.iloc[0].startswith("train_"), table.head()
+    assert table.rule.iloc[0] == "train", table.head()
     assert "model=mini_xception,layer=block3_sepconv1" in set(table.wildcards)
     assert sum(table.cpu_s > 0) > len(table) / 2  # CPU time is sampled: tiny jobs show 0
     with Image.open(demo / "results/resources.png") as image:
@@ -513,11 +520,11 @@ def test_editing_a_caption_or_the_resources_plot_reruns_no_training(demo):
     # Captions and the front page's text are read when the report is built: nothing reruns.
     for caption in (
         "report/resources.rst",
-        "report/segmentation_metrics.rst",
+        "report/metrics_json.rst",
         "report/workflow.rst",
     ):
         assert _planned_after_an_edit(demo, caption) == {}, caption
     jobs = _planned_after_an_edit(demo, "scripts/snakevision/resources.py")
     assert jobs == {"resources": 1, "all": 1}
     jobs = _planned_after_an_edit(demo, "scripts/snakevision/frontpage.py")
-    assert jobs == {"front_page": 1, "resources": 1, "all": 1}
+    assert jobs == {"headline": 1, "resources": 1, "all": 1}

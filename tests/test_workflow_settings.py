@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 
+import pandas as pd
 import pytest
 from test_workflow_download import download_config
 from workflow import copy_workflow, planned_jobs, snakemake, write_config
@@ -29,7 +31,7 @@ REPRODUCTIONS = {
     "convnet size": (
         "results/classification/summaries/convnet.txt",
         "classification={image_size: 40}",
-        ["classification.image_size (40)", "model convnet", "model_summary", "at least 78 px"],
+        ["classification.image_size (40)", "model convnet", "model_summaries", "at least 78 px"],
     ),
     "batch larger than the split": (
         "results/segmentation/unet/history.csv",
@@ -86,4 +88,49 @@ def test_a_batch_larger_than_the_real_split_fails_once_before_training(
     config["segmentation"]["train"]["book"]["batch_size"] = 100  # the whole split: fits
     write_config(workdir / "net.yaml", config)
     jobs = planned_jobs(snakemake(workdir, *args, "--dry-run").stdout)
-    assert jobs["check_batch_size"] == jobs["train_segmentation"] == 1
+    assert jobs["check_batch_size"] == jobs["train"] == 1
+
+
+TINY_BUILDER = '''
+
+def tiny(image_size: int = 200, num_classes: int = 3) -> keras.Model:
+    """A one-layer segmenter, added by a test."""
+    inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
+    x = layers.Rescaling(1.0 / 255)(inputs)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    outputs = layers.Conv2D(num_classes, 1, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+BUILDERS["tiny"] = tiny
+'''
+TINY_ENTRY = """
+MODELS["tiny"] = Model(SEGMENTATION, mb_per_image=5, mb_size=200)
+"""
+
+
+def test_a_model_is_one_builder_one_catalog_entry_and_one_config_section(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    models = workdir / "scripts/snakevision/models"
+    with open(models / "segmentation.py", "a") as builders:
+        builders.write(TINY_BUILDER)
+    with open(models / "catalog.py", "a") as catalog:
+        catalog.write(TINY_ENTRY)
+    train = {"epochs": 1, "batch_size": 16, "optimizer": "adam", "precision": "float32"}
+    write_config(
+        workdir / "tiny.yaml",
+        {"segmentation": {"models": ["book", "unet", "tiny"], "train": {"tiny": train}}},
+    )
+    args = ["--profile", "profiles/demo", "--configfile", "profiles/demo/demo.yaml", "tiny.yaml"]
+    run = snakemake(workdir, *args, "--dry-run").stdout
+    jobs = planned_jobs(run)
+    assert jobs["train"] == jobs["evaluate"] == 5 and jobs["check_batch_size"] == 3
+    assert "wildcards: task=segmentation, model=tiny" in run
+    assert "results/segmentation/tiny/masks.png" in run  # in the comparison's galleries
+    assert "results/segmentation/tiny/model.keras" in run.split("rule predict:")[1]
+    # And it trains and is scored like the others.
+    snakemake(workdir, "results/segmentation/tiny/metrics.json", *args)
+    metrics = json.loads((workdir / "results/segmentation/tiny/metrics.json").read_text())
+    assert metrics["num_images"] == 96 and 0 <= metrics["mean_iou"] <= 1
+    history = pd.read_csv(workdir / "results/segmentation/tiny/history.csv")
+    assert history.epoch.tolist() == [1]

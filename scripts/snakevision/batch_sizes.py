@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import math
 
-# Models with batch normalization, which would normalise over parts of a batch: they train on
-# whole batches (a test checks this set against the built models).
-BATCH_NORMALIZED = {"mini_xception", "unet"}
-
 # Images per part that `auto` makes on a CPU, where activations take host memory: the book's
 # segmentation job then peaks at 1.6 GB at batch 64, not 4.5 GB, at equal speed (bench/README.md).
 CPU_MICRO_BATCH = 8
 
 
 def micro_batches(
-    requested: int | str, batch_size: int, model: str, precision: str, accelerator: bool
+    requested: int | str, batch_size: int, batch_norm: bool, precision: str, accelerator: bool
 ) -> int:
     """The parts per batch: a number as requested; `auto` splits on a CPU only, where it helps.
 
@@ -29,7 +25,7 @@ def micro_batches(
     """
     if requested != "auto":
         return int(requested)
-    if accelerator or model in BATCH_NORMALIZED or precision == "mixed_float16":
+    if accelerator or batch_norm or precision == "mixed_float16":
         return 1
     return math.ceil(batch_size / CPU_MICRO_BATCH)
 

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from snakevision import book
-
 PARAMS_LINE = re.compile(r"params total=(\d+)")
+# What the data were, by dataset.source: said once, for every table, chart and page.
+DATA_NAMES = {"synthetic": "synthetic", "download": "Oxford pets"}
+# Each task's headline metrics, as metrics.json names them.
+HEADLINE = {
+    "segmentation": ("pixel_accuracy", "mean_iou", "foreground_iou"),
+    "classification": ("accuracy", "auc"),
+}
+# The metric the book publishes for a model and its value (models.catalog.book_figure), or None.
+BookFigures = Mapping[str, "tuple[str, float] | None"]
+
+
+def read_metrics(path: str | Path) -> dict:
+    """A metrics.json."""
+    return json.loads(Path(path).read_text())
 
 
 def parameter_count(summary: Path) -> int:
@@ -19,34 +31,39 @@ def parameter_count(summary: Path) -> int:
     return int(PARAMS_LINE.search(Path(summary).read_text()).group(1))
 
 
+def book_value(book: BookFigures, model: str, metric: str) -> float | None:
+    """The book's figure for this model and metric, None where it publishes none."""
+    figure = book.get(model)
+    return figure[1] if figure and figure[0] == metric else None
+
+
+def scores(task: str, metrics: dict) -> dict[str, float]:
+    """A metrics.json's headline numbers; segmentation adds one IoU per class (iou_pet...)."""
+    flat = {metric: metrics[metric] for metric in HEADLINE[task]}
+    if task == "segmentation":
+        flat.update({f"iou_{name}": value for name, value in metrics["iou"].items()})
+    return flat
+
+
 def classifiers(
-    models: Sequence[str], metrics: Sequence[Path], summaries: Sequence[Path]
+    models: Sequence[str], metrics: Sequence[Path], summaries: Sequence[Path], book: BookFigures
 ) -> pd.DataFrame:
     """model, test_accuracy, book_accuracy, params, auc, num_images: one row per classifier."""
     rows = []
     for model, metrics_path, summary in zip(models, metrics, summaries, strict=True):
-        scores = json.loads(Path(metrics_path).read_text())
+        found = read_metrics(metrics_path)
+        figure = book_value(book, model, "accuracy")
         rows.append(
             {
                 "model": model,
-                "test_accuracy": scores["accuracy"],
-                "book_accuracy": book.CLASSIFIER_ACCURACY.get(model, float("nan")),
+                "test_accuracy": found["accuracy"],
+                "book_accuracy": float("nan") if figure is None else figure,
                 "params": parameter_count(summary),
-                "auc": scores["auc"],
-                "num_images": scores["num_images"],
+                "auc": found["auc"],
+                "num_images": found["num_images"],
             }
         )
     return pd.DataFrame(rows)
-
-
-SEGMENTATION_METRICS = ("pixel_accuracy", "mean_iou", "foreground_iou")
-
-
-def _segmentation_scores(scores: dict) -> dict[str, float]:
-    """A segmentation metrics.json's headline numbers, one IoU per class flattened (iou_pet...)."""
-    flat = {metric: scores[metric] for metric in SEGMENTATION_METRICS}
-    flat.update({f"iou_{name}": value for name, value in scores["iou"].items()})
-    return flat
 
 
 def segmenters(
@@ -55,35 +72,26 @@ def segmenters(
     """model, params, then every metric: one row per segmentation model, in the order given."""
     rows = []
     for model, path, count in zip(models, metrics, params, strict=True):
-        scores = json.loads(Path(path).read_text())
+        found = read_metrics(path)
         rows.append(
             {
                 "model": model,
                 "params": count,
-                **_segmentation_scores(scores),
-                "num_images": scores["num_images"],
+                **scores("segmentation", found),
+                "num_images": found["num_images"],
             }
         )
     return pd.DataFrame(rows)
 
 
-def headline(segmenters: dict[str, Path], classifiers: dict[str, Path]) -> pd.DataFrame:
-    """Every headline metric, one row each: task, model, metric, value, book_value."""
-    rows = []
-    for model, path in segmenters.items():
-        scores = json.loads(Path(path).read_text())
-        for metric, value in _segmentation_scores(scores).items():
-            rows.append(("segmentation", model, metric, value, None))  # the book has none
-    for model, path in classifiers.items():
-        scores = json.loads(Path(path).read_text())
-        rows.append(
-            (
-                "classification",
-                model,
-                "accuracy",
-                scores["accuracy"],
-                book.CLASSIFIER_ACCURACY.get(model),
-            )
-        )
-        rows.append(("classification", model, "auc", scores["auc"], None))
+def headline(runs: Mapping[tuple[str, str], dict], book: BookFigures) -> pd.DataFrame:
+    """Every headline metric, one row each: task, model, metric, value, book_value.
+
+    runs maps (task, model) to its metrics.json, read.
+    """
+    rows = [
+        (task, model, metric, value, book_value(book, model, metric))
+        for (task, model), metrics in runs.items()
+        for metric, value in scores(task, metrics).items()
+    ]
     return pd.DataFrame(rows, columns=["task", "model", "metric", "value", "book_value"])

@@ -10,6 +10,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from snakevision.models import catalog
+
 
 def _key(path) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
@@ -58,8 +60,24 @@ _Validator = jsonschema.validators.extend(
 )
 
 
+def _with_catalog(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with its model names from the catalog: adding a model needs no schema edit.
+
+    Each task lists the names it may train, and needs a train section for each of them.
+    """
+    defs, tasks = schema["$defs"], schema["properties"]
+    for task in catalog.TASKS:
+        defs[f"{task}_model"]["enum"] = catalog.trained(task)
+        tasks[task]["properties"]["train"]["required"] = catalog.trained(task)
+    defs["explained_model"]["enum"] = [
+        *catalog.trained(catalog.CLASSIFICATION),
+        catalog.IMAGENET,
+    ]
+    return schema
+
+
 def _validator(schema_path: Path) -> jsonschema.protocols.Validator:
-    return _Validator(yaml.safe_load(Path(schema_path).read_text()))
+    return _Validator(_with_catalog(yaml.safe_load(Path(schema_path).read_text())))
 
 
 def _parsed(text: str) -> Any:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from snakevision.batch_sizes import BATCH_NORMALIZED, batch_problem
-from snakevision.config_schema import at, schema_errors
+from snakevision.batch_sizes import batch_problem
+from snakevision.config_schema import schema_errors
 from snakevision.downloads import url_problem
-from snakevision.models import shapes
+from snakevision.models import catalog
 from snakevision.pets import breed_of, species_of
 from snakevision.pictures import file_name, is_url, name_of
 from snakevision.pictures import problems as picture_problems
@@ -78,7 +78,7 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
     ]
     for key, model, train, (images, where) in trainings:
         parts = train["micro_batches"]
-        if model in BATCH_NORMALIZED and parts not in (1, "auto"):
+        if catalog.MODELS[model].batch_norm and parts not in (1, "auto"):
             problems.append(
                 f"{key}.micro_batches ({parts}): the model's batch normalization needs whole "
                 "batches; allowed: 1 or auto"
@@ -107,25 +107,24 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
     return problems + interpretation_errors(config) + picture_errors(config)
 
 
-# Rules that build each model at the configured size (model_summary: every classifier, listed
-# or not).
-SIZE_RULES = {
-    "book": ("segmentation.image_size", "rule train_segmentation"),
-    "unet": ("segmentation.image_size", "rule train_segmentation"),
-    "convnet": ("classification.image_size", "rules train_classifier and model_summary"),
-    "mini_xception": ("classification.image_size", "rules train_classifier and model_summary"),
-}
-
-
 def size_errors(config: dict[str, Any]) -> list[str]:
-    """Image sizes a model cannot take, as Keras would refuse them (models.shapes)."""
+    """Image sizes a model cannot take, as Keras would refuse them (models.catalog)."""
     refused: dict[tuple, list[str]] = {}  # (key, size, rules, reason) -> models
-    for model, (key, rules) in SIZE_RULES.items():
-        if key == "segmentation.image_size" and model not in config["segmentation"]["models"]:
-            continue  # a segmentation model not listed is never built
-        size = at(config, key.split("."))
-        if reason := shapes.problem(model, size):
-            refused.setdefault((key, size, rules, reason), []).append(model)
+    for name, model in catalog.MODELS.items():
+        # Built at the task's size: the listed models by rule train, and the summarised ones
+        # by rule model_summaries whether listed or not.
+        listed = name in config[model.task]["models"]
+        summarised = name in catalog.summarised()
+        if not model.trains or not (listed or summarised):
+            continue
+        rules = " and ".join(
+            [*(["train"] if listed else []), *(["model_summaries"] if summarised else [])]
+        )
+        key = f"{model.task}.image_size"
+        size = config[model.task]["image_size"]
+        if reason := catalog.size_problem(name, size):
+            rule_s = "rules" if " and " in rules else "rule"
+            refused.setdefault((key, size, f"{rule_s} {rules}", reason), []).append(name)
     return [
         f"{key} ({size}): model {' and '.join(models)} ({rules}) {reason}"
         for (key, size, rules, reason), models in refused.items()

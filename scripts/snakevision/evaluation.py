@@ -60,3 +60,8 @@ def gallery(
         ious = [per_image_iou(t, p, 3) for t, p in zip(truth, labels, strict=True)]
         predicted[name] = (labels, ious)
     return shown, truth, predicted
+
+
+# Each task's evaluation, and the metric its training curves show beside the loss.
+EVALUATE = {"segmentation": segmentation, "classification": classifier}
+CURVES = {"segmentation": "mean_iou", "classification": "accuracy"}

@@ -1,4 +1,5 @@
-"""The report's front page: the headline results beside the book's, the data and the settings."""
+"""The report's front page: per task, one row per model with its headline metrics beside the
+book's figure; then the data and the settings that matter for comparing them."""
 
 from __future__ import annotations
 
@@ -10,40 +11,61 @@ from typing import Any
 
 import pandas as pd
 
-NO_FIGURE = "the book publishes no figure"
+from snakevision.comparison import HEADLINE, BookFigures, book_value
+
 DECIMALS = 3
 SPLITS = ("train", "val", "test")
 SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
+LABELS = {
+    "pixel_accuracy": "pixel accuracy",
+    "mean_iou": "mean IoU",
+    "foreground_iou": "foreground IoU",
+    "accuracy": "accuracy",
+    "auc": "ROC AUC",
+}
+EVALUATED_ON = {"segmentation": "validation split", "classification": "test split"}
+DATA = {
+    "synthetic": "synthetic pets drawn in the Oxford-IIIT Pet layout (the offline demo, "
+    "not photographs)",
+    "download": "the Oxford-IIIT Pet photographs",
+}
+BOOK, DIFFERENCE = "the book's", "difference"
 
 
-def _number(value: Any) -> float | None:
-    """A metric value as a float; None where the table leaves it empty."""
-    if value is None or value == "":
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
+def _shown(value: float | None) -> str:
+    """A metric as the page shows it."""
+    return "n/a" if value is None or math.isnan(value) else f"{value:.{DECIMALS}f}"
 
 
-def headline_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """task, model, metric, ours, the book's, difference: as shown, rounded to DECIMALS."""
+def task_table(task: str, runs: Mapping[str, dict], book: BookFigures) -> pd.DataFrame:
+    """One row per model: its headline metrics, the book's figure and the difference beside the
+    metric the book publishes (columns only where it publishes one for a model of the task)."""
+    published = {m for model in runs for m in HEADLINE[task] if book_value(book, model, m)}
     rows = []
-    for row in metrics.itertuples(index=False):
-        ours, book = _number(row.value), _number(row.book_value)
-        rows.append(
-            {
-                "task": row.task,
-                "model": row.model,
-                "metric": row.metric,
-                "ours": "n/a" if ours is None else f"{ours:.{DECIMALS}f}",
-                "the book's": NO_FIGURE if book is None else f"{book:.{DECIMALS}f}",
-                "difference": (
-                    "" if ours is None or book is None else f"{ours - book:+.{DECIMALS}f}"
-                ),
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["task", "model", "metric", "ours", "the book's", "difference"]
-    )
+    for model, metrics in runs.items():
+        row = {"model": model}
+        for metric in HEADLINE[task]:
+            ours = metrics[metric]
+            row[LABELS[metric]] = _shown(ours)
+            if metric in published:
+                theirs = book_value(book, model, metric)
+                row[f"{BOOK} {LABELS[metric]}"] = _shown(theirs)
+                row[f"{DIFFERENCE}"] = (
+                    "" if theirs is None or math.isnan(ours) else f"{ours - theirs:+.{DECIMALS}f}"
+                )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def headline_tables(
+    runs: Mapping[tuple[str, str], dict], book: BookFigures
+) -> dict[str, pd.DataFrame]:
+    """task -> its table, from {(task, model): metrics.json read}, tasks in the order met."""
+    tasks = list(dict.fromkeys(task for task, _ in runs))
+    return {
+        task: task_table(task, {m: s for (t, m), s in runs.items() if t == task}, book)
+        for task in tasks
+    }
 
 
 def split_counts(split: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -60,8 +82,20 @@ def _cell(text: str) -> str:
     return '"' + str(text).replace('"', '""') + '"'
 
 
+def _csv_table(title: str, table: pd.DataFrame) -> list[str]:
+    """An rst csv-table directive."""
+    return [
+        f".. csv-table:: {title}",
+        "   :header: " + ", ".join(_cell(c) for c in table.columns),
+        "   :class: headline",
+        "",
+        *("   " + ", ".join(_cell(v) for v in row) for row in table.itertuples(index=False)),
+        "",
+    ]
+
+
 def front_page(
-    metrics: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
     split: pd.DataFrame,
     precisions: Mapping[str, str],
     settings: Mapping[str, Any],
@@ -71,43 +105,37 @@ def front_page(
     precisions: model -> the precision policy training used (from its history); settings:
     source (download | synthetic), backend, and train: model -> {epochs, batch_size, ...}.
     """
-    table = headline_table(metrics)
     counts = split_counts(split)
-    if settings["source"] == "synthetic":
-        data = (
-            "synthetic pets drawn in the Oxford-IIIT Pet layout (the offline demo, not photographs)"
-        )
-    else:
-        data = "the Oxford-IIIT Pet photographs"
     per_task = "; ".join(
         f"{task} "
         + ", ".join(f"{n:,} {SPLIT_NAMES[name]}" for name, n in counts.get(task, {}).items())
-        for task in ("segmentation", "classification")
+        for task in tables
         if task in counts
     )
     trained = "; ".join(
         f"{model} {train['epochs']} epochs, batch {train['batch_size']}, {precisions[model]}"
         for model, train in settings["train"].items()
     )
-    lines = [
-        "Results",
-        "-------",
-        "",
-        f"Data: {data}; images per split: {per_task}. "
+    lines = ["Results", "-------", ""]
+    for task, table in tables.items():
+        lines += _csv_table(f"{task.capitalize()}, on the {EVALUATED_ON[task]}", table)
+        if not any(column.startswith(BOOK) for column in table.columns):
+            lines += [f"The book publishes no {task} metric.", ""]
+    lines += [
+        f"Data: {DATA[settings['source']]}; images per split: {per_task}. "
         f"Training: {trained}; Keras backend {settings['backend']}. "
         "The book's classifiers were trained on 2,000 Kaggle dogs-vs-cats images and tested on "
-        "1,000, and it publishes no segmentation metric, so differences compare the recipe, "
-        "not the same test set.",
-        "",
-        ".. csv-table:: Headline metrics: ours (validation split for segmentation, test split "
-        "for the classifiers) beside the book's",
-        "   :header: " + ", ".join(_cell(c) for c in table.columns),
-        "   :class: headline",
-        "",
-        *("   " + ", ".join(_cell(v) for v in row) for row in table.itertuples(index=False)),
+        "1,000, so differences compare the recipe, not the same test set.",
         "",
     ]
     return "\n".join(lines)
+
+
+def as_csv(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The page's tables as one: a task column, then every table's columns (blank where none)."""
+    return pd.concat(
+        [table.assign(task=task) for task, table in tables.items()], ignore_index=True
+    ).fillna("")[["task", *dict.fromkeys(c for t in tables.values() for c in t.columns)]]
 
 
 def last_precision(history: str | os.PathLike[str]) -> str:

@@ -7,9 +7,7 @@ from typing import Any
 
 import numpy as np
 
-# Mask values 0, 1, 2 are the trimap's 1, 2, 3 minus one.
-SEGMENTATION_CLASSES: tuple[str, ...] = ("pet", "background", "border")
-CLASSIFICATION_CLASSES: tuple[str, ...] = ("cat", "dog")  # labels 0 and 1, the species
+from snakevision.labels import TRIMAP_CLASSES
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int) -> np.ndarray:
@@ -48,9 +46,7 @@ def _iou(cm: np.ndarray) -> list[float | None]:
     return [float(t / u) if u else None for t, u in zip(tp, union)]
 
 
-def segmentation_metrics(
-    cm: Any, class_names: Sequence[str] = SEGMENTATION_CLASSES
-) -> dict[str, Any]:
+def segmentation_metrics(cm: Any, class_names: Sequence[str] = TRIMAP_CLASSES) -> dict[str, Any]:
     """Pixel accuracy, per-class and mean IoU, recall and class frequencies from a confusion matrix.
 
     A class absent from both truth and prediction has no defined IoU: it is reported as None
@@ -84,7 +80,7 @@ def per_image_iou(y_true: Any, y_pred: Any, num_classes: int) -> float:
     return float(np.mean([v for v in ious if v is not None]))
 
 
-def majority_baseline(cm: Any, class_names: Sequence[str] = SEGMENTATION_CLASSES) -> dict[str, Any]:
+def majority_baseline(cm: Any, class_names: Sequence[str] = TRIMAP_CLASSES) -> dict[str, Any]:
     """Segmentation metrics of predicting the most frequent true class for every pixel."""
     cm = np.asarray(cm, dtype=np.int64)
     truth = cm.sum(axis=1)

@@ -15,7 +15,7 @@ from snakevision.images import (
     open_trimap,
     picture_suffixes,
 )
-from snakevision.metrics import CLASSIFICATION_CLASSES as SPECIES  # label 0 cat, 1 dog
+from snakevision.labels import SPECIES
 from snakevision.workers import process_pool
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from snakevision.files import atomic
-from snakevision.metrics import SEGMENTATION_CLASSES
+from snakevision.labels import TRIMAP_CLASSES
 
 # Agg before pyplot: jobs run headless (cluster nodes, CI) and must never try to open a window.
 matplotlib.use("Agg")
@@ -135,32 +135,18 @@ def overview(images: Any, masks: Any, counts: pd.DataFrame, path: str | os.PathL
         bars.margins(y=0.12)
 
 
-def loss_curves(
-    history: pd.DataFrame,
-    path: str | os.PathLike[str],
-    title: str = "Segmentation: training and validation loss",
+def training_curves(
+    history: pd.DataFrame, path: str | os.PathLike[str], metric: str, title: str
 ) -> None:
-    """Training and validation loss per epoch (columns epoch, loss, val_loss), best epoch marked."""
-    with figure(path, figsize=(7, 4.5)) as fig:
-        ax = fig.add_subplot()
-        _curve(ax, history, "loss", mark_best=True)
-        ax.set_title(title)
-
-
-def classifier_curves(
-    history: pd.DataFrame,
-    path: str | os.PathLike[str],
-    title: str = "Classification: training history",
-) -> None:
-    """Accuracy and loss panels (training vs validation per epoch), best val_loss epoch marked."""
+    """The task's metric and the loss per epoch (training vs validation), best val_loss marked."""
     with figure(path, figsize=(12, 4.5)) as fig:
-        acc, loss = fig.subplots(1, 2)
-        _curve(acc, history, "accuracy", mark_best=False)
-        # The checkpoint keeps the lowest val_loss, so show where that lands on accuracy too.
+        score, loss = fig.subplots(1, 2)
+        _curve(score, history, metric, mark_best=False)
+        # The checkpoint keeps the lowest val_loss, so show where that lands on the metric too.
         if not history["val_loss"].isna().all():
-            acc.axvline(history["epoch"][history["val_loss"].idxmin()], color="grey", ls=":")
+            score.axvline(history["epoch"][history["val_loss"].idxmin()], color="grey", ls=":")
         _curve(loss, history, "loss", mark_best=True)
-        acc.set_title("accuracy")
+        score.set_title(metric.replace("_", " "))
         loss.set_title("loss")
         fig.suptitle(title)
 
@@ -213,7 +199,7 @@ def mask_gallery(
         fig.legend(
             handles=[
                 Patch(facecolor=c, alpha=OVERLAY_ALPHA, label=name)
-                for c, name in zip(CLASS_COLOURS, SEGMENTATION_CLASSES)
+                for c, name in zip(CLASS_COLOURS, TRIMAP_CLASSES)
             ],
             # Flush with the last column and right-aligned, clear of the first row's titles.
             loc="upper right",

@@ -14,11 +14,11 @@ from PIL import Image
 
 from snakevision.files import write_json
 from snakevision.images import resized
-from snakevision.metrics import CLASSIFICATION_CLASSES, SEGMENTATION_CLASSES
+from snakevision.labels import SPECIES, TRIMAP_CLASSES
 from snakevision.pictures import Picture
 from snakevision.plots import CLASS_COLOURS, OVERLAY_ALPHA, figure
 
-CAT, DOG = CLASSIFICATION_CLASSES
+CAT, DOG = SPECIES
 PANEL_INCHES = 4.0  # width of each panel of masks.png; its height follows the photo's aspect
 
 
@@ -67,7 +67,7 @@ def masks_figure(
                 ax.set_title(title, fontsize=10)
                 ax.set_axis_off()
         fig.legend(
-            handles=[Patch(color=c, label=n) for c, n in zip(CLASS_COLOURS, SEGMENTATION_CLASSES)],
+            handles=[Patch(color=c, label=n) for c, n in zip(CLASS_COLOURS, TRIMAP_CLASSES)],
             loc="outside lower center",
             ncol=3,
             fontsize=9,

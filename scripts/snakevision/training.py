@@ -18,7 +18,7 @@ from snakevision import batch_sizes, hardware, precision
 from snakevision.batches import Batches
 from snakevision.files import atomic, write_csv
 from snakevision.metrics import mean_iou
-from snakevision.resume import Checkpoints, EpochLog, claim_state, run_identity
+from snakevision.resume import Checkpoints, EpochLog, all_layers, claim_state, run_identity
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def fit(
     parts = batch_sizes.micro_batches(
         settings.micro_batches,
         settings.batch_size,
-        model.name,
+        has_batch_norm(model),
         policy,
         hardware.has_accelerator(),
     )
@@ -168,6 +168,11 @@ def fit(
     write_csv(table, history_path)
     shutil.rmtree(state_dir)
     return table
+
+
+def has_batch_norm(model: keras.Model) -> bool:
+    """Whether any layer of the model, nested ones included, is a batch normalization."""
+    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in all_layers(model))
 
 
 # A training step of the demo's models on a 2-core CPU, JAX against TensorFlow: segmentation

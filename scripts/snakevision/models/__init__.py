@@ -1,1 +1,1 @@
-"""Keras model builders: the book's segmentation model and a U-Net, the classification convnets."""
+"""The models: a Keras-free catalog of their facts, and the Keras builders under the same names."""

@@ -144,8 +144,6 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "projection_demo": projection_demo,
     "pooling_demo": pooling_demo,
 }
-# Models the workflow trains; the demos only get a summary.
-TRAINABLE = ("convnet", "mini_xception")
 
 
 def _size(weights: list) -> int:

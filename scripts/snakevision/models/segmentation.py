@@ -7,7 +7,7 @@ from keras import layers
 def build(image_size: int = 200, num_classes: int = 3) -> keras.Model:
     """Return the book's segmentation model for float pixels 0..255 of shape (size, size, 3).
 
-    image_size must be a multiple of 8 (models.shapes, checked with the config).
+    image_size must be a multiple of 8 (models.catalog, checked with the config).
     """
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = layers.Rescaling(1.0 / 255)(inputs)

@@ -4,10 +4,10 @@ from pathlib import Path
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision import resources  # noqa: E402
-from snakevision.files import write_csv  # noqa: E402
+from snakevision import resources
+from snakevision.files import write_csv
 
 # Read from disk, not declared: the benchmarks of every job of the run, those that ran now and
 # those kept from earlier runs, without making them outputs that other jobs would wait on.

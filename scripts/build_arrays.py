@@ -4,10 +4,10 @@ from pathlib import Path
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision import arrays, pets  # noqa: E402
-from snakevision.files import read_csv  # noqa: E402
+from snakevision import arrays, pets
+from snakevision.files import read_csv
 
 index, splits = read_csv(job.input.index), read_csv(job.input.split)
 for target in job.output:

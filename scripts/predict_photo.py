@@ -4,13 +4,14 @@ from pathlib import Path
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-from snakevision.pictures import Picture  # noqa: E402
-from snakevision.predict import predict_photo  # noqa: E402
+from snakevision.pictures import Picture
+from snakevision.predict import predict_photo
 
 params = job.params
-picture = Picture(params.name, Path(job.input.photo), f"{params.key} entry {params.entry!r}")
+name = job.wildcards.image
+picture = Picture(name, Path(job.input.photo), f"{params.key} entry {params.entry!r}")
 predict_photo(
     picture,
     dict(zip(params.segmenters, job.input.segmenters, strict=True)),

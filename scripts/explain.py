@@ -1,17 +1,18 @@
-"""Rule gradcam: heatmap, overlay and predictions of a classifier for each chosen picture."""
+"""Rules explain and explain_imagenet: a classifier's activation grids (ours only) and its
+Grad-CAM heatmap, overlay and predictions, for each chosen picture."""
 
 from pathlib import Path
 
 from snakevision.job import start
 
-job = start(snakemake)  # noqa: F821 - injected by Snakemake
+job = start(snakemake)
 
-import keras  # noqa: E402
-from snakevision import pictures  # noqa: E402
-from snakevision.files import atomic  # noqa: E402
-from snakevision.images import resized  # noqa: E402
-from snakevision.interpretation import gradcam, imagenet  # noqa: E402
-from snakevision.metrics import CLASSIFICATION_CLASSES  # noqa: E402
+import keras
+from snakevision import pictures
+from snakevision.files import atomic
+from snakevision.images import resized
+from snakevision.interpretation import activations, gradcam, imagenet
+from snakevision.labels import SPECIES
 
 chosen = pictures.chosen(
     job.params.pictures, job.input.pictures, job.input.get("index"), job.input.get("split")
@@ -22,12 +23,16 @@ if job.params.imagenet:
     preprocess = imagenet.preprocess
 else:
     model = keras.models.load_model(job.input.model)
-    names = list(CLASSIFICATION_CLASSES)  # the sigmoid gives p(dog)
+    names = list(SPECIES)  # the sigmoid gives p(dog)
     preprocess = gradcam.as_float
+size = model.input.shape[1]
+if not job.params.imagenet:  # the book draws no activations of the ImageNet Xception
+    with atomic(Path(job.output.activations), folder=True) as folder:
+        for picture in chosen:
+            activations.write(model, resized(picture.load(), size), folder / picture.name)
 settings = job.params.gradcam
 key = f"interpretation.gradcam.layers.{job.wildcards.model}"
-size = model.input.shape[1]
-with atomic(Path(job.output[0]), folder=True) as folder:
+with atomic(Path(job.output.gradcam), folder=True) as folder:
     for picture in chosen:
         image = picture.load()
         found = gradcam.explain(model, preprocess(resized(image, size)), settings["layer"], key)
