@@ -218,3 +218,12 @@ def test_job_start_gives_a_job_asking_for_a_gpu_its_own(
     assert run.returncode == 0, run.stderr
     assert result.read_text() == f"{[devices] if devices else []} {visible} true"
     assert f"rule train: {logged}" in log.read_text()
+
+
+def test_a_lock_folder_that_cannot_be_made_names_the_variable_to_set(tmp_path: Path) -> None:
+    taken = tmp_path / "a_file"
+    taken.write_text("")
+    with pytest.raises(
+        gpus.GpuError, match=f"cannot create the GPU lock folder {taken}.*{gpus.LOCKS_ENV}"
+    ):
+        gpus.assign(1, {gpus.GPUS_ENV: "0", gpus.LOCKS_ENV: str(taken)})

@@ -7,14 +7,16 @@ sees only it (CUDA_VISIBLE_DEVICES, set before the backend loads). The kernel dr
 the process ends, however it ends (a failure, SIGKILL), so no stale marker can block a GPU.
 
 Environment variables (read here only):
-  SNAKEVISION_GPUS       device ids the jobs share out, comma-separated ("" for none); replaces
-                         the discovery (nvidia-smi -L, /proc/driver/nvidia/gpus); tests use it.
+  SNAKEVISION_GPUS       device ids the jobs share out, comma-separated, numbered as nvidia-smi -L
+                         does ("" for none); replaces the discovery (nvidia-smi -L, then
+                         /proc/driver/nvidia/gpus). A CUDA_VISIBLE_DEVICES already set wins.
   SNAKEVISION_GPU_LOCKS  the lock folder (default: snakevision-gpus in the system temp folder);
                          runs that share a machine's GPUs must share it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -144,35 +146,46 @@ def lock_folder(environ: MutableMapping[str, str] = os.environ) -> Path:
     folder = Path(environ.get(LOCKS_ENV) or Path(tempfile.gettempdir()) / "snakevision-gpus")
     if not folder.is_dir():
         try:
-            folder.mkdir(parents=True)
-            if LOCKS_ENV not in environ:  # the shared default: other users' runs lock here too
-                folder.chmod(0o1777)
-        except FileExistsError:
-            pass  # another job made it first
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise GpuError(
                 f"cannot create the GPU lock folder {folder}: {error}; "
                 f"set {LOCKS_ENV} to a writable folder"
             ) from None
+        if LOCKS_ENV not in environ:  # the shared default: other users' runs lock here too
+            with contextlib.suppress(PermissionError):  # another user's job made it first
+                folder.chmod(0o1777)
     return folder
+
+
+def _open(path: Path) -> int:
+    """An fd of the lock file `path`, created if new."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except PermissionError:  # another user's lock file: flock needs no write access
+        try:
+            return os.open(path, os.O_RDONLY)
+        except OSError as error:
+            failure = error
+    except OSError as error:
+        failure = error
+    raise GpuError(
+        f"cannot open the GPU lock file {path}: {failure}; set {LOCKS_ENV} to a folder that "
+        "every run sharing these GPUs can write"
+    )
 
 
 def _try_lock(path: Path) -> int | None:
     """An fd holding an exclusive flock on `path`, or None if another process holds it."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    except PermissionError:  # another user's lock file: flock needs no write access
-        fd = os.open(path, os.O_RDONLY)
+    fd = _open(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         return None
-    try:  # for people who look: which process holds this GPU
+    with contextlib.suppress(OSError):  # for people who look: which process holds this GPU
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    except OSError:
-        pass
     return fd
 
 
