@@ -10,6 +10,7 @@
 #   bash bench/gpu_check.sh arrays classification segmentation_memory
 #   bash bench/gpu_check.sh segmentation_spe8 segmentation_b64 interpretation
 #   bash bench/gpu_check.sh segmentation_unet
+# On a machine of two GPUs or more with snakemake installed: bash bench/gpu_check.sh two_trainings
 # Wheels the device lacks (bench/gpu_wheels.sh puts them in .whl/) are installed first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ if compgen -G ".whl/*.whl" >/dev/null; then
 fi
 export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
+gpu_count=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
 
 wanted=" $* "
 run() {  # run NAME SECONDS SCRIPT FLAGS...: one benchmark, its output kept in $out/NAME.txt
@@ -51,3 +53,47 @@ run segmentation_unet 120 bench/segmentation.py --backend jax --random --image-s
   --no-notebook --models book unet
 # Filter patterns: the book's loop against the stage's batched ascent (issue 14: batch 64 on a GPU).
 run interpretation 150 bench/interpretation.py --batch-size 1 8 64
+
+# Two trainings at once on two GPUs (issue 23): the demo's two segmentation models through the
+# workflow with --resources gpu=2. Each job's log names the GPU it locked (snakevision/gpus.py),
+# nvidia-smi which process computes on which GPU. Needs 2 GPUs and snakemake (not in the device
+# image: the one-GPU device machines skip it). Targets are files, not rule names.
+two_trainings() {
+  local name=two_trainings seconds=${TWO_TRAININGS_SECONDS:-300} work smi
+  [[ $wanted == "  " || $wanted == *" $name "* ]] || return 0
+  echo "== $name (at most $seconds s)"
+  if ((gpu_count < 2)); then
+    echo "skipped: nvidia-smi -L lists $gpu_count GPU(s), this needs 2" | tee "$out/$name.txt"
+    return 0
+  fi
+  if ! python3 -c "import snakemake" 2>/dev/null; then
+    echo "skipped: snakemake is not installed" | tee "$out/$name.txt"
+    return 0
+  fi
+  work=$(mktemp -d)
+  tar --exclude=./results --exclude=./resources --exclude=./logs --exclude=./.snakemake \
+    --exclude=./.git --exclude=./.whl --exclude="./$out" -cf - . | tar -xf - -C "$work"
+  (
+    cd "$work" || exit 1
+    # The jobs choose their own memory settings (gpus.bound_memory); this script's would hide that.
+    unset XLA_PYTHON_CLIENT_PREALLOCATE CUDA_VISIBLE_DEVICES
+    nvidia-smi --query-compute-apps=pid,gpu_bus_id,used_memory --format=csv,noheader -l 2 \
+      >smi.txt 2>&1 &
+    smi=$!
+    timeout "$seconds" python3 -m snakemake results/segmentation/book/model.keras \
+      results/segmentation/unet/model.keras --profile profiles/demo --cores 16 \
+      --resources gpu=2 --config "keras_backend=${TWO_TRAININGS_BACKEND:-jax}" ${TWO_TRAININGS_ARGS:-} >snakemake.txt 2>&1
+    echo "snakemake exit $?"
+    kill "$smi" 2>/dev/null
+    grep -E "Error|error:" snakemake.txt | head -20
+    echo "-- the GPU each training locked, and its first and last log line (overlap = at once)"
+    for log in $(grep -rlE "locked in|runs on the CPU" logs); do
+      grep -hE "locked in|runs on the CPU" "$log"
+      echo "   $log: $(head -1 "$log" | cut -c1-23) .. $(tail -1 "$log" | cut -c1-23)"
+    done
+    echo "-- processes per GPU (pid, bus, peak memory seen)"
+    sort -t, -k1,1 -k3,3n smi.txt | awk -F, '{last[$1 FS $2] = $3} END {for (k in last) print k "," last[k]}'
+  ) 2>&1 | tee "$out/$name.txt"
+  rm -rf "$work"
+}
+two_trainings

@@ -1,12 +1,14 @@
-"""Set up a rule's job from the `snakemake` object: log, backend, threads. Imports no Keras."""
+"""Set up a rule's job from the `snakemake` object: log, backend, threads, GPU. Imports no Keras."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from snakevision import gpus
 
 log = logging.getLogger("snakevision")
 
@@ -22,6 +24,7 @@ class Job:
     threads: int
     log: Any
     config: dict  # for what must not be a param: a param's change reruns the rule
+    gpus: list[str] = field(default_factory=list)  # CUDA_VISIBLE_DEVICES ids it computes on
 
 
 def _redirect(path: str) -> None:
@@ -66,8 +69,17 @@ def limit_threads(threads: int) -> None:
         )
 
 
+def gpus_asked(smk: Any) -> int:
+    """The GPUs the job's rule asks for (`resources: gpu=N`; 0 where it names none)."""
+    value = getattr(getattr(smk, "resources", None), "gpu", 0)
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        raise ValueError(f"rule {smk.rule}: resources gpu={value!r} is not a number") from None
+
+
 def start(smk: Any) -> Job:
-    """Log to the rule's log, choose the Keras backend and thread counts before Keras loads."""
+    """Log to the rule's log, choose the Keras backend, threads and GPU before Keras loads."""
     if smk.log:
         _redirect(str(smk.log[0]))
     backend = getattr(smk.params, "backend", None)
@@ -81,4 +93,13 @@ def start(smk: Any) -> Job:
     limit_threads(threads)
     granted = f" of {smk.threads} granted ({cpus} CPU(s) usable)" if threads < smk.threads else ""
     log.info("rule %s: %d thread(s)%s, backend %s", smk.rule, threads, granted, backend or "-")
-    return Job(smk.input, smk.output, smk.params, smk.wildcards, threads, smk.log, smk.config)
+    # Every job, not only those asking for a GPU: an evaluation that sees the GPUs would
+    # otherwise map their memory away from the trainings beside it.
+    gpus.bound_memory()
+    ids: list[str] = []
+    asked = gpus_asked(smk)
+    if asked:
+        assignment = gpus.assign(asked)
+        ids = assignment.ids
+        log.info("rule %s: %s", smk.rule, assignment.message)
+    return Job(smk.input, smk.output, smk.params, smk.wildcards, threads, smk.log, smk.config, ids)
