@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from snakevision import book
+from snakevision.metrics import headline_scores
 
 PARAMS_LINE = re.compile(r"params total=(\d+)")
 
@@ -39,16 +40,6 @@ def classifiers(
     return pd.DataFrame(rows)
 
 
-SEGMENTATION_METRICS = ("pixel_accuracy", "mean_iou", "foreground_iou")
-
-
-def _segmentation_scores(scores: dict) -> dict[str, float]:
-    """A segmentation metrics.json's headline numbers, one IoU per class flattened (iou_pet...)."""
-    flat = {metric: scores[metric] for metric in SEGMENTATION_METRICS}
-    flat.update({f"iou_{name}": value for name, value in scores["iou"].items()})
-    return flat
-
-
 def segmenters(
     models: Sequence[str], metrics: Sequence[Path], params: Sequence[int]
 ) -> pd.DataFrame:
@@ -60,7 +51,7 @@ def segmenters(
             {
                 "model": model,
                 "params": count,
-                **_segmentation_scores(scores),
+                **headline_scores(scores),
                 "num_images": scores["num_images"],
             }
         )
@@ -72,7 +63,7 @@ def headline(segmenters: dict[str, Path], classifiers: dict[str, Path]) -> pd.Da
     rows = []
     for model, path in segmenters.items():
         scores = json.loads(Path(path).read_text())
-        for metric, value in _segmentation_scores(scores).items():
+        for metric, value in headline_scores(scores).items():
             rows.append(("segmentation", model, metric, value, None))  # the book has none
     for model, path in classifiers.items():
         scores = json.loads(Path(path).read_text())
