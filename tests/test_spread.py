@@ -211,3 +211,10 @@ def test_mean_curve_averages_the_epochs_every_seed_ran() -> None:
     assert list(mean.index) == [1, 2, 3, 4]
     expected = (runs["1"]["val_loss"].to_numpy() + runs["2"]["val_loss"].to_numpy()[:4]) / 2
     np.testing.assert_allclose(mean.to_numpy(), expected)
+
+
+def test_a_metrics_file_missing_a_headline_metric_says_which(tmp_path: Path) -> None:
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"accuracy": 0.9, "confusion_matrix": [[1, 0], [0, 1]]}))
+    with pytest.raises(ValueError, match=r"old\.json lacks \['auc'\].*rerun its evaluation"):
+        spread.summary([1], [old])
