@@ -4,7 +4,7 @@
 PREDICT_OUTPUTS = [
     f"{PREDICT}/{name}/{output}"
     for name in PHOTOS
-    for output in ("masks.png", "classes.json")
+    for output in ("masks.png", "classes.json", *(f"mask_{m}.png" for m in SEGMENTERS))
 ]
 
 
@@ -29,6 +29,17 @@ rule predict:
             subcategory="{image}",
             labels={"photo": "{image}", "result": "cat or dog"},
         ),
+        # Each segmenter's mask at the photo's own size: a palette PNG of values 0, 1, 2.
+        mask_files=[
+            report(
+                f"{PREDICT}/{{image}}/mask_{model}.png",
+                caption="../report/predict_mask.rst",
+                category="6. Your photos",
+                subcategory="{image}",
+                labels={"photo": "{image}", "result": f"mask of {model}"},
+            )
+            for model in SEGMENTERS
+        ],
     log:
         "logs/predict/{image}.log",
     benchmark:

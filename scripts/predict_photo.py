@@ -19,4 +19,5 @@ predict_photo(
     (params.segmentation_size, params.classification_size),
     Path(job.output.masks),
     Path(job.output.classes),
+    dict(zip(params.segmenters, map(Path, job.output.mask_files), strict=True)),
 )

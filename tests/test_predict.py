@@ -9,10 +9,12 @@ import keras
 import numpy as np
 import pytest
 from keras import layers
+from matplotlib.colors import to_rgb
 from PIL import Image
 from snakevision import predict
 from snakevision.images import DecodeError
 from snakevision.pictures import Picture
+from snakevision.plots import CLASS_COLOURS
 
 SIZE = 32  # both tasks' input size here
 KEY = "predict.images"
@@ -71,13 +73,24 @@ def picture(path: Path) -> Picture:
     return Picture(path.stem, path, f"{KEY} entry {str(path)!r}")
 
 
+def mask_files(folder: Path, segmenters: dict[str, Path]) -> dict[str, Path]:
+    """Each segmenter's full-size mask as rule predict names it, beside masks.png."""
+    return {name: folder / f"mask_{name}.png" for name in segmenters}
+
+
 def run(
     tmp_path: Path, photo: Path, models: dict[str, dict[str, Path]], out: str = "out"
 ) -> tuple[Path, dict]:
     """Predict the photo with every model; masks.png's path and classes.json's content."""
     masks, classes = tmp_path / out / "masks.png", tmp_path / out / "classes.json"
     predict.predict_photo(
-        picture(photo), models["segmenters"], models["classifiers"], (SIZE, SIZE), masks, classes
+        picture(photo),
+        models["segmenters"],
+        models["classifiers"],
+        (SIZE, SIZE),
+        masks,
+        classes,
+        mask_files(tmp_path / out, models["segmenters"]),
     )
     return masks, json.loads(classes.read_text())
 
@@ -125,9 +138,15 @@ def test_a_file_that_is_no_picture_fails_naming_the_entry_before_any_model_loads
     missing = {"book": tmp_path / "no_such_model.keras"}  # loading it would fail differently
     with pytest.raises(DecodeError, match=rf"{KEY} entry '.*photo\.jpg'.*not a usable picture"):
         predict.predict_photo(
-            picture(page), missing, missing, (SIZE, SIZE), tmp_path / "m.png", tmp_path / "c.json"
+            picture(page),
+            missing,
+            missing,
+            (SIZE, SIZE),
+            tmp_path / "m.png",
+            tmp_path / "c.json",
+            mask_files(tmp_path, missing),
         )
-    assert not (tmp_path / "m.png").exists() and not (tmp_path / "c.json").exists()
+    assert not list(tmp_path.glob("*.png")) and not (tmp_path / "c.json").exists()
 
 
 def test_classes_hold_each_classifiers_probabilities_and_verdict(
@@ -178,3 +197,77 @@ def test_figure_follows_the_photos_aspect(tmp_path: Path) -> None:
         with Image.open(path) as image:
             heights.append(image.height)
     assert heights[1] > 2 * heights[0]
+
+
+def test_each_segmenters_mask_is_written_at_the_photos_size_as_a_palette_png(
+    tmp_path: Path, models: dict
+) -> None:
+    photo = photo_file(tmp_path / "rex.jpg", size=(123, 77))
+    run(tmp_path, photo, models)
+    files = mask_files(tmp_path / "out", models["segmenters"])
+    assert sorted(p.name for p in (tmp_path / "out").glob("mask_*.png")) == [
+        "mask_book.png",
+        "mask_unet.png",
+    ]
+    for name, path in files.items():
+        with Image.open(path) as image:
+            assert image.mode == "P" and image.size == (123, 77), name
+            labels = np.asarray(image)
+            palette = image.getpalette()[:9]
+        assert set(np.unique(labels)) <= {0, 1, 2}
+        # The same labels as the model's mask, not colours: the palette only shows them.
+        model = keras.models.load_model(models["segmenters"][name])
+        np.testing.assert_array_equal(labels, predict.segment(model, picture(photo).load(), SIZE))
+        expected = [round(255 * c) for colour in CLASS_COLOURS for c in to_rgb(colour)]
+        assert palette == expected
+    assert not list((tmp_path / "out").glob(".tmp-*"))
+
+
+def test_a_mask_keeps_all_three_values_and_refuses_others(tmp_path: Path) -> None:
+    mask = np.array([[0, 1, 2], [2, 1, 0]], np.uint8)
+    predict.write_mask(mask, tmp_path / "mask.png")
+    with Image.open(tmp_path / "mask.png") as image:
+        np.testing.assert_array_equal(np.asarray(image), mask)
+        rgb = np.asarray(image.convert("RGB"))
+    assert len({tuple(p) for p in rgb.reshape(-1, 3)}) == 3  # three colours, not near-black
+    with pytest.raises(ValueError, match=r"bad\.png.*labels 0\.\.2"):
+        predict.write_mask(np.array([[0, 3]]), tmp_path / "bad.png")
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_every_segmenter_needs_its_mask_file(tmp_path: Path, models: dict) -> None:
+    with pytest.raises(ValueError, match="one mask file per segmenter"):
+        predict.predict_photo(
+            picture(photo_file(tmp_path / "rex.png")),
+            models["segmenters"],
+            models["classifiers"],
+            (SIZE, SIZE),
+            tmp_path / "masks.png",
+            tmp_path / "classes.json",
+            {"book": tmp_path / "mask_book.png"},
+        )
+
+
+@pytest.mark.parametrize("size", [(4000, 3000), (100, 80)])
+def test_masks_png_is_about_1200_px_wide_whatever_the_photo(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    photo = Image.new("RGB", size, (200, 120, 40))
+    masks = {name: np.zeros(size[::-1], np.uint8) for name in ["first", "second"]}
+    path = tmp_path / "masks.png"
+    predict.masks_figure(photo, masks, path)
+    with Image.open(path) as image:
+        assert image.width == pytest.approx(1200, abs=60)
+        # Two rows of panels of the photo's aspect, plus titles and the legend.
+        assert image.height == pytest.approx(2 * 400 * size[1] / size[0] + 100, rel=0.2)
+
+
+def test_a_huge_photo_is_drawn_from_a_smaller_copy_with_the_same_classes() -> None:
+    photo = Image.new("RGB", (4000, 3000))
+    mask = np.zeros((3000, 4000), np.uint8)
+    mask[:, 2000:] = 2
+    shown, small = predict._shown(photo, mask)
+    assert shown.size == small.shape[::-1] == (predict.SHOWN_WIDTH, 600)
+    assert set(np.unique(small)) == {0, 2}  # nearest neighbour: no blended label 1
+    same_photo, same_mask = predict._shown(Image.new("RGB", (100, 80)), mask[:80, :100])
+    assert same_photo.size == (100, 80) and same_mask.shape == (80, 100)

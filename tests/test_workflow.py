@@ -326,6 +326,12 @@ def test_demo_predicts_its_photo_with_every_model(demo):
         assert verdict["cat"] == pytest.approx(1 - verdict["dog"])
     with Image.open(demo / "results/predict/pet/masks.png") as figure:
         assert figure.format == "PNG" and figure.size[1] > 300  # a row per segmentation model
+    with Image.open(demo / "profiles/demo/pet.jpg") as photo:
+        size = photo.size
+    for model in ("book", "unet"):  # each mask at the photo's own size, its classes as values
+        with Image.open(demo / f"results/predict/pet/mask_{model}.png") as mask:
+            assert mask.mode == "P" and mask.size == size
+            assert set(np.unique(np.asarray(mask))) <= {0, 1, 2}
 
 
 def test_predict_takes_any_picture_mode_and_names_an_entry_that_is_no_picture(

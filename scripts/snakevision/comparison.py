@@ -9,14 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from snakevision.metrics import headline_scores
+
 PARAMS_LINE = re.compile(r"params total=(\d+)")
 # What the data were, by dataset.source: said once, for every table, chart and page.
 DATA_NAMES = {"synthetic": "synthetic", "download": "Oxford pets"}
-# Each task's headline metrics, as metrics.json names them.
-HEADLINE = {
-    "segmentation": ("pixel_accuracy", "mean_iou", "foreground_iou"),
-    "classification": ("accuracy", "auc"),
-}
 # The metric the book publishes for a model and its value (models.catalog.book_figure), or None.
 BookFigures = Mapping[str, "tuple[str, float] | None"]
 
@@ -35,14 +32,6 @@ def book_value(book: BookFigures, model: str, metric: str) -> float | None:
     """The book's figure for this model and metric, None where it publishes none."""
     figure = book.get(model)
     return figure[1] if figure and figure[0] == metric else None
-
-
-def scores(task: str, metrics: dict) -> dict[str, float]:
-    """A metrics.json's headline numbers; segmentation adds one IoU per class (iou_pet...)."""
-    flat = {metric: metrics[metric] for metric in HEADLINE[task]}
-    if task == "segmentation":
-        flat.update({f"iou_{name}": value for name, value in metrics["iou"].items()})
-    return flat
 
 
 def classifiers(
@@ -77,7 +66,7 @@ def segmenters(
             {
                 "model": model,
                 "params": count,
-                **scores("segmentation", found),
+                **headline_scores(found, path),
                 "num_images": found["num_images"],
             }
         )
@@ -92,6 +81,6 @@ def headline(runs: Mapping[tuple[str, str], dict], book: BookFigures) -> pd.Data
     rows = [
         (task, model, metric, value, book_value(book, model, metric))
         for (task, model), metrics in runs.items()
-        for metric, value in scores(task, metrics).items()
+        for metric, value in headline_scores(metrics).items()
     ]
     return pd.DataFrame(rows, columns=["task", "model", "metric", "value", "book_value"])

@@ -11,11 +11,16 @@ from typing import Any
 
 import pandas as pd
 
-from snakevision.comparison import HEADLINE, BookFigures, book_value
+from snakevision.comparison import BookFigures, book_value
 
 DECIMALS = 3
 SPLITS = ("train", "val", "test")
 SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
+# The metrics each task's table shows at a glance (metrics.csv has every headline metric).
+SHOWN = {
+    "segmentation": ("pixel_accuracy", "mean_iou", "foreground_iou"),
+    "classification": ("accuracy", "auc"),
+}
 LABELS = {
     "pixel_accuracy": "pixel accuracy",
     "mean_iou": "mean IoU",
@@ -40,11 +45,11 @@ def _shown(value: float | None) -> str:
 def task_table(task: str, runs: Mapping[str, dict], book: BookFigures) -> pd.DataFrame:
     """One row per model: its headline metrics, the book's figure and the difference beside the
     metric the book publishes (columns only where it publishes one for a model of the task)."""
-    published = {m for model in runs for m in HEADLINE[task] if book_value(book, model, m)}
+    published = {m for model in runs for m in SHOWN[task] if book_value(book, model, m)}
     rows = []
     for model, metrics in runs.items():
         row = {"model": model}
-        for metric in HEADLINE[task]:
+        for metric in SHOWN[task]:
             ours = metrics[metric]
             row[LABELS[metric]] = _shown(ours)
             if metric in published:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -141,3 +142,59 @@ def mean_iou(num_classes: int):
 
     metric.update_state = update_state
     return metric
+
+
+@dataclass(frozen=True)
+class Headline:
+    """Which numbers of a task's metrics.json a report shows, and the one that ranks models."""
+
+    metrics: tuple[str, ...]  # flat names, in the order tables list them
+    main: str  # the metric of the per-seed figure and of "learned more than the majority class"
+    split: str  # the split evaluation scores
+
+
+# The one place that says which metrics are headline per task.
+HEADLINES: dict[str, Headline] = {
+    "segmentation": Headline(
+        ("pixel_accuracy", "mean_iou", "foreground_iou")
+        + tuple(f"iou_{name}" for name in TRIMAP_CLASSES),
+        "mean_iou",
+        "validation",
+    ),
+    "classification": Headline(("accuracy", "auc"), "accuracy", "test"),
+}
+
+
+def task_of(scores: Mapping[str, Any], source: object = "metrics.json") -> str:
+    """The task a metrics.json belongs to, told by its keys (mean_iou or accuracy)."""
+    if "mean_iou" in scores:
+        return "segmentation"
+    if "accuracy" in scores:
+        return "classification"
+    raise ValueError(
+        f"{source} has neither 'mean_iou' (segmentation) nor 'accuracy' (classification): "
+        "it is not a metrics.json that evaluation wrote; rerun its evaluation"
+    )
+
+
+def headline_scores(
+    scores: Mapping[str, Any], source: object = "metrics.json"
+) -> dict[str, float | None]:
+    """A metrics.json's headline numbers, class IoUs flattened (iou_pet...); None if undefined."""
+    flat = {**scores, **{f"iou_{name}": value for name, value in scores.get("iou", {}).items()}}
+    wanted = HEADLINES[task_of(scores, source)].metrics
+    if missing := [metric for metric in wanted if metric not in flat]:
+        raise ValueError(f"{source} lacks {missing}: it predates this code; rerun its evaluation")
+    return {metric: flat[metric] for metric in wanted}
+
+
+def majority_score(scores: Mapping[str, Any]) -> float:
+    """The main metric had the model predicted the most common true class everywhere.
+
+    From the confusion matrix (rows = truth): segmentation's mean IoU of the all-majority mask
+    (majority_baseline, as evaluation reports it), classification's larger class share.
+    """
+    cm = np.asarray(scores["confusion_matrix"], dtype=np.int64)
+    if task_of(scores) == "segmentation":
+        return majority_baseline(cm)["mean_iou"]
+    return float(cm.sum(axis=1).max() / cm.sum())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,11 +13,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from snakevision.files import atomic
 from snakevision.labels import TRIMAP_CLASSES
+from snakevision.spread import format_spread, seeds
 
 # Agg before pyplot: jobs run headless (cluster nodes, CI) and must never try to open a window.
 matplotlib.use("Agg")
@@ -242,3 +244,102 @@ def comparison_chart(df: pd.DataFrame, path: str | os.PathLike[str], data: str =
         ax.set_title("Test accuracy: ours vs the book")
         ax.legend(loc="upper left")
         ax.grid(axis="y", alpha=0.3)
+
+
+def _mean_curve(histories: Mapping[str, pd.DataFrame], column: str) -> pd.Series:
+    """Mean of a history column over seeds, per epoch that every seed ran (NaN if one diverged)."""
+    per_seed = {seed: h.set_index("epoch")[column] for seed, h in histories.items()}
+    return pd.concat(per_seed, axis=1, join="inner").mean(axis=1, skipna=False)
+
+
+def seeds_figure(
+    summaries: Mapping[str, Mapping[str, Any]],
+    histories: Mapping[str, Mapping[str, pd.DataFrame]],
+    book: Mapping[str, float | None],
+    path: str | os.PathLike[str],
+) -> None:
+    """One task's models over seeds: left each seed's main metric, right the loss curves.
+
+    summaries: model -> its summary.json (spread.summary); histories: model -> seed -> its
+    history.csv; book: model -> the book's figure of the main metric, or None. A seed keeps its
+    colour in both panels, so a seed that learned nothing can be found among the curves.
+    """
+    models = list(summaries)
+    first = next(iter(summaries.values()))
+    metric, task = first["main_metric"], first["task"]
+    names = sorted({str(s) for summary in summaries.values() for s in summary["seeds"]}, key=int)
+    colour = {seed: plt.get_cmap("tab10")(i % 10) for i, seed in enumerate(names)}
+    with figure(path, figsize=(4.5 + 4 * len(models), 5.2)) as fig:
+        grid = fig.add_gridspec(1, 1 + len(models), width_ratios=[1.3] + [1] * len(models))
+        left = fig.add_subplot(grid[0, 0])
+        for x, model in enumerate(models):
+            summary = summaries[model]
+            values = summary["metrics"][metric]["values"]
+            offsets = np.linspace(-0.15, 0.15, len(values)) if len(values) > 1 else [0.0]
+            for dx, (seed, value) in zip(offsets, values.items()):
+                if value is not None:
+                    left.plot(x + dx, value, "o", color=colour[seed], markersize=7, zorder=3)
+            mean = summary["metrics"][metric]["mean"]
+            if mean is not None:
+                left.hlines(mean, x - 0.25, x + 0.25, color="black", linewidth=2.5, zorder=2)
+            majority = max(summary["majority_score"].values())
+            left.hlines(majority, x - 0.35, x + 0.35, color="grey", linestyle=":", linewidth=1.5)
+            if book.get(model) is not None:
+                left.hlines(book[model], x - 0.35, x + 0.35, color="#d62728", linestyle="--")
+        left.set_xticks(
+            range(len(models)),
+            [
+                f"{m}\n{format_spread(summaries[m]['metrics'][metric])}\n"
+                f"{summaries[m]['learned']} of {summaries[m]['n']} learned"
+                for m in models
+            ],
+            fontsize=8,
+        )
+        left.set_xlim(-0.6, len(models) - 0.4)
+        left.set_ylabel(f"{metric} ({first['split']} split)")
+        left.set_title(f"{metric} of each seed", fontsize=10)
+        left.grid(axis="y", alpha=0.3)
+        marks = [
+            Line2D([], [], color="black", linewidth=2.5, label="mean over seeds"),
+            Line2D([], [], color="grey", linestyle=":", label="majority class everywhere"),
+        ]
+        if any(v is not None for v in book.values()):
+            marks.append(Line2D([], [], color="#d62728", linestyle="--", label="the book's figure"))
+        else:  # say so, rather than leave the reader looking for a mark
+            marks.append(Line2D([], [], color="none", label="the book publishes no figure"))
+        axes = [fig.add_subplot(grid[0, 1])]
+        axes += [fig.add_subplot(grid[0, i], sharey=axes[0]) for i in range(2, 1 + len(models))]
+        for ax, model in zip(axes, models):
+            runs = {str(seed): h for seed, h in histories.get(model, {}).items()}
+            for seed, h in runs.items():
+                thin = {"color": colour[seed], "linewidth": 0.9}
+                ax.plot(h["epoch"], h["val_loss"], alpha=0.8, **thin)
+                ax.plot(h["epoch"], h["loss"], alpha=0.5, ls="--", **thin)
+            if runs:
+                for column, style in [("val_loss", "-"), ("loss", "--")]:
+                    mean = _mean_curve(runs, column)
+                    ax.plot(mean.index, mean.to_numpy(), color="black", linewidth=2.2, ls=style)
+            ax.set_title(f"{model}: loss of {seeds(len(runs))}", fontsize=10)
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel("loss")
+        curves = [
+            Line2D([], [], color="black", linewidth=2.2, label="validation loss, mean"),
+            Line2D([], [], color="black", linewidth=2.2, ls="--", label="training loss, mean"),
+            Line2D([], [], color="grey", linewidth=0.9, label="one seed's loss (thin)"),
+        ]
+        dots = [Line2D([], [], color=colour[s], marker="o", label=f"seed {s}") for s in names]
+        # Below the panels, so no key hides a dot or a curve.
+        fig.legend(
+            handles=marks + curves + dots,
+            loc="lower center",
+            ncol=min(len(marks + curves + dots), 6),
+            fontsize=8,
+            frameon=False,
+        )
+        fig.suptitle(
+            f"{task.capitalize()}: each seed's {metric} and its loss curves ({seeds(len(names))})"
+        )
+        rows = -(-len(marks + curves + dots) // 6)
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.17 + 0.035 * rows, wspace=0.3)

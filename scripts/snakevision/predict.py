@@ -12,14 +12,17 @@ from matplotlib.colors import ListedColormap, to_rgb
 from matplotlib.patches import Patch
 from PIL import Image
 
-from snakevision.files import write_json
+from snakevision.files import atomic, write_json
 from snakevision.images import resized
 from snakevision.labels import SPECIES, TRIMAP_CLASSES
 from snakevision.pictures import Picture
-from snakevision.plots import CLASS_COLOURS, OVERLAY_ALPHA, figure
+from snakevision.plots import CLASS_COLOURS, DPI, OVERLAY_ALPHA, figure
 
 CAT, DOG = SPECIES
 PANEL_INCHES = 4.0  # width of each panel of masks.png; its height follows the photo's aspect
+# Pixels drawn per panel: twice what the panel shows is sharp, and a 4000 px photo no longer
+# costs seconds of drawing per panel.
+SHOWN_WIDTH = int(2 * PANEL_INCHES * DPI)
 
 
 def _batch(photo: Image.Image, size: int) -> np.ndarray:
@@ -41,10 +44,40 @@ def overlay(photo: Image.Image, mask: np.ndarray) -> np.ndarray:
     return blended.round().astype(np.uint8)
 
 
+def mask_palette() -> list[int]:
+    """The PNG palette of a mask: index i in class i's colour (masks.png's), the rest black."""
+    colours = [round(255 * c) for colour in CLASS_COLOURS for c in to_rgb(colour)]
+    return colours + [0] * (768 - len(colours))
+
+
+def write_mask(mask: np.ndarray, path: str | os.PathLike[str]) -> None:
+    """Write a (H, W) mask as a palette PNG, atomically: values 0..2 kept, in class colours."""
+    labels = np.asarray(mask)
+    if labels.ndim != 2 or labels.size and (labels.min() < 0 or labels.max() > 2):
+        raise ValueError(
+            f"{path}: a mask is (H, W) labels 0..2, got shape {labels.shape} "
+            f"and values {np.unique(labels)[:5].tolist()}"
+        )
+    image = Image.fromarray(labels.astype(np.uint8))
+    image.putpalette(mask_palette())  # L becomes P: the same values, now indices into it
+    with atomic(Path(path)) as tmp:
+        image.save(tmp, format="PNG")
+
+
 def classify(model: keras.Model, photo: Image.Image, size: int) -> dict:
     """A classifier's p(dog) and p(cat) for the photo, and its verdict (dog above 0.5)."""
     dog = float(np.asarray(model.predict_on_batch(_batch(photo, size))).reshape(-1)[0])
     return {DOG: dog, CAT: 1 - dog, "verdict": DOG if dog > 0.5 else CAT}
+
+
+def _shown(photo: Image.Image, mask: np.ndarray) -> tuple[Image.Image, np.ndarray]:
+    """The photo and its mask at most SHOWN_WIDTH wide, as masks.png draws them."""
+    width, height = photo.size
+    if width <= SHOWN_WIDTH:
+        return photo, mask
+    size = (SHOWN_WIDTH, max(1, round(height * SHOWN_WIDTH / width)))
+    small = Image.fromarray(mask.astype(np.uint8)).resize(size, Image.Resampling.NEAREST)
+    return photo.resize(size, Image.Resampling.LANCZOS), np.asarray(small)
 
 
 def masks_figure(
@@ -59,9 +92,10 @@ def masks_figure(
         axes = np.asarray(fig.subplots(len(masks), 3, squeeze=False))
         for (name, mask), (left, middle, right) in zip(masks.items(), axes):
             pet = float(np.mean(mask == 0))
-            left.imshow(photo)
-            middle.imshow(mask, cmap=colours, vmin=0, vmax=2, interpolation="nearest")
-            right.imshow(overlay(photo, mask))
+            shown, small = _shown(photo, mask)
+            left.imshow(shown)
+            middle.imshow(small, cmap=colours, vmin=0, vmax=2, interpolation="nearest")
+            right.imshow(overlay(shown, small))
             titles = [f"photo ({width}x{height})", f"{name}: mask ({pet:.0%} pet)", "overlay"]
             for ax, title in zip((left, middle, right), titles):
                 ax.set_title(title, fontsize=10)
@@ -81,12 +115,19 @@ def predict_photo(
     sizes: tuple[int, int],
     masks_png: Path,
     classes_json: Path,
+    mask_pngs: Mapping[str, Path],
 ) -> None:
-    """Write masks.png and classes.json of a photo: model name -> model file, sizes (S, C).
+    """Write masks.png, classes.json and each segmenter's full-size mask of a photo.
 
-    The photo is decoded first: one that is not a picture fails naming its config entry
-    before any model is loaded.
+    segmenters, classifiers: model name -> model file; sizes (S, C); mask_pngs: segmenter
+    name -> its mask PNG (mask_{model}.png beside masks.png). The photo is decoded first: one
+    that is not a picture fails naming its config entry before any model is loaded.
     """
+    if set(mask_pngs) != set(segmenters):
+        raise ValueError(
+            f"one mask file per segmenter: segmenters {list(segmenters)}, "
+            f"mask files for {list(mask_pngs)}"
+        )
     photo = picture.load()
     segmentation_size, classification_size = sizes
     masks = {
@@ -97,6 +138,8 @@ def predict_photo(
         name: classify(keras.models.load_model(path), photo, classification_size)
         for name, path in classifiers.items()
     }
+    for name, mask in masks.items():
+        write_mask(mask, mask_pngs[name])
     masks_figure(photo, masks, masks_png)
     width, height = photo.size
     write_json({"width": width, "height": height, "classifiers": verdicts}, classes_json)
