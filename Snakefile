@@ -40,6 +40,20 @@ include: "rules/predict.smk"
 include: "rules/report.smk"
 
 
+# Before any job of a local run: --resources gpu=N must not exceed the GPUs found. On a cluster
+# it bounds jobs across nodes, not this machine; job processes skip hooks.
+onstart:
+    if workflow.local_exec:
+        from snakevision import gpus
+
+        try:
+            note = gpus.check_request(workflow.global_resources.get("gpu").value)
+        except gpus.GpuError as error:
+            raise WorkflowError(str(error))
+        if note:
+            print(note, file=sys.stderr)
+
+
 rule all:
     default_target: True
     input:

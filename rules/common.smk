@@ -18,7 +18,8 @@ SCRIPTS = Path(workflow.basedir) / "scripts"
 ENV = "../envs/snakevision.yaml"
 DATA = "results/data"
 TASK_DATA = "results/data/{task}"  # one task's split and arrays
-RUN = "results/{task}/{model}"  # one trained model's files
+MODEL = "results/{task}/{model}"  # a model's summary over seeds, its gallery
+RUN = "results/{task}/{model}/seed_{seed}"  # one training's model, history, metrics, curves
 SEG = "results/segmentation"
 CLS = "results/classification"
 INTERP = "results/interpretation"
@@ -34,6 +35,8 @@ ARCHIVES = ["images", "annotations"]
 TASKS = list(catalog.TASKS)
 # The models each task trains.
 TRAINED = {task: config[task]["models"] for task in TASKS}
+# Each trained model's seeds: one training each; later stages use the first seed's model.
+SEEDS = {m: config[t]["train"][m]["seeds"] for t in TASKS for m in TRAINED[t]}
 SEGMENTERS = TRAINED[catalog.SEGMENTATION]
 CLASSIFIERS = TRAINED[catalog.CLASSIFICATION]
 SUMMARISED = catalog.summarised()
@@ -179,6 +182,43 @@ def section(wildcards):
     return config[wildcards.task]["train"][wildcards.model]
 
 
+def seed_section(wildcards):
+    """One training's settings: the model's section with this seed in place of its list.
+
+    Only this seed's own values: adding or removing another seed reruns none of its jobs.
+    """
+    train = section(wildcards)
+    if int(wildcards.seed) not in train["seeds"]:
+        raise WorkflowError(
+            f"results/{wildcards.task}/{wildcards.model}/seed_{wildcards.seed}: seed "
+            f"{wildcards.seed} is not among {wildcards.task}.train.{wildcards.model}.seeds "
+            f"{train['seeds']}"
+        )
+    return {
+        **{k: v for k, v in train.items() if k != "seeds"},
+        "seed": int(wildcards.seed),
+    }
+
+
+def tensorboard_dir(wildcards):
+    """Where a training writes its TensorBoard events (`tensorboard --logdir logs/tensorboard`)."""
+    return f"logs/tensorboard/{wildcards.task}/{wildcards.model}/seed_{wildcards.seed}"
+
+
+def runs(task, name):
+    """The file `name` of every training of the task's models: each model's seeds in turn."""
+    return [
+        f"results/{task}/{model}/seed_{seed}/{name}"
+        for model in TRAINED[task]
+        for seed in SEEDS[model]
+    ]
+
+
+def first_run(task, model, name="model.keras"):
+    """A file of the model's first-seed training, which every later stage uses."""
+    return f"results/{task}/{model}/seed_{SEEDS[model][0]}/{name}"
+
+
 def training_inputs(wildcards):
     """The task's training and validation arrays: images, and their truth (masks or labels)."""
     section(wildcards)
@@ -222,6 +262,43 @@ def evaluate_batch_size(wildcards):
 def category(wildcards):
     """The report section of a task's files."""
     return CATEGORIES[wildcards.task]
+
+
+def model_runs(wildcards):
+    """The metrics.json of each of the model's seeds."""
+    section(wildcards)
+    return [
+        f"results/{wildcards.task}/{wildcards.model}/seed_{seed}/metrics.json"
+        for seed in SEEDS[wildcards.model]
+    ]
+
+
+def model_seeds(wildcards):
+    """The model's seeds, in the order of its inputs."""
+    return SEEDS[wildcards.model]
+
+
+def task_summaries(wildcards):
+    """Each of the task's models' summary.json."""
+    return [
+        f"results/{wildcards.task}/{model}/summary.json"
+        for model in TRAINED[wildcards.task]
+    ]
+
+
+def task_histories(wildcards):
+    """Every training's history of the task, model by model, seed by seed."""
+    return runs(wildcards.task, "history.csv")
+
+
+def task_seeds(wildcards):
+    """Model -> its seeds, for the task's models in order (which inputs belong to which)."""
+    return {model: SEEDS[model] for model in TRAINED[wildcards.task]}
+
+
+def task_book_figures(wildcards):
+    """Model -> the metric the book publishes for it and its value, or None."""
+    return {model: catalog.book_figure(model) for model in TRAINED[wildcards.task]}
 
 
 def training_mem_mb(wildcards):
@@ -282,7 +359,7 @@ def model_files(wildcards):
     """The trained model, or the ImageNet Xception's weights."""
     if wildcards.model == IMAGENET:
         return {"weights": imagenet_file("weights")}
-    return {"model": f"{CLS}/{wildcards.model}/model.keras"}
+    return {"model": first_run(catalog.CLASSIFICATION, wildcards.model)}
 
 
 def explanation_inputs(wildcards):
@@ -366,7 +443,7 @@ def photo_entry(wildcards):
 
 def front_page_settings():
     """The run's settings that matter for comparing with the book, one dict per model."""
-    keys = ("epochs", "batch_size", "precision")
+    keys = ("epochs", "batch_size", "precision", "seeds")
     return {
         "source": config["dataset"]["source"],
         "backend": BACKEND,

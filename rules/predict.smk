@@ -11,8 +11,9 @@ PREDICT_OUTPUTS = [
 rule predict:
     input:
         photo=photo_path,
-        segmenters=expand(f"{SEG}/{{model}}/model.keras", model=SEGMENTERS),
-        classifiers=expand(f"{CLS}/{{model}}/model.keras", model=CLASSIFIERS),
+        # Each model's first seed.
+        segmenters=[first_run(catalog.SEGMENTATION, model) for model in SEGMENTERS],
+        classifiers=[first_run(catalog.CLASSIFICATION, model) for model in CLASSIFIERS],
         code=library("predict_photo.py"),
     output:
         masks=report(

@@ -19,12 +19,13 @@ RUN_OUTPUTS = [
 ]
 
 
-# The metrics table and the front page, straight from every model's metrics.json. The report's
+# The metrics table and the front page, straight from every model's summary over its seeds. The report's
 # workflow.rst includes the page; the headline table's presence says the page is there.
 rule headline:
     input:
-        metrics=[f"results/{t}/{m}/metrics.json" for t in TASKS for m in TRAINED[t]],
-        histories=[f"results/{t}/{m}/history.csv" for t in TASKS for m in TRAINED[t]],
+        summaries=[f"results/{t}/{m}/summary.json" for t in TASKS for m in TRAINED[t]],
+        # The first seed's, for the precision it trained in.
+        histories=[first_run(t, m, "history.csv") for t in TASKS for m in TRAINED[t]],
         split=f"{DATA}/split.csv",
         code=library("headline.py"),
     output:
@@ -47,7 +48,7 @@ rule headline:
         ENV
     threads: 1
     params:
-        models=[[t, m] for t in TASKS for m in TRAINED[t]],  # task and model of each input
+        models=[[t, m] for t in TASKS for m in TRAINED[t]],  # task and model of each summary
         book={m: catalog.book_figure(m) for t in TASKS for m in TRAINED[t]},
         settings=front_page_settings(),
     script:

@@ -1,9 +1,8 @@
-# Segmentation stage: the book's Conv2D/Conv2DTranspose model and a U-Net on the trimaps (trained
-# and evaluated by rules/training.smk), compared on the same validation images.
+# Segmentation stage: the book's Conv2D/Conv2DTranspose model and a U-Net on the trimaps (trained,
+# evaluated and compared by rules/training.smk), and their masks of the same validation images.
 
 SEGMENTATION_OUTPUTS = [
     *expand(f"{SEG}/{{model}}/masks.png", model=SEGMENTERS),
-    f"{SEG}/comparison.csv",
     f"{SEG}/comparison.png",
 ]
 
@@ -33,25 +32,21 @@ rule check_batch_size:
         "../scripts/check_batch_size.py"
 
 
-# Every model's metrics side by side, and the same seeded validation images through each: one
-# gallery per model (masks.png) and all of them together (comparison.png), from one load each.
-rule compare_segmenters:
+# The same seeded validation images through each model's first seed: one gallery per model
+# (masks.png) and all of them together (comparison.png), from one load each.
+rule galleries:
     input:
-        models=expand(f"{SEG}/{{model}}/model.keras", model=SEGMENTERS),
-        metrics=expand(f"{SEG}/{{model}}/metrics.json", model=SEGMENTERS),
+        models=[first_run(catalog.SEGMENTATION, model) for model in SEGMENTERS],
         images=f"{DATA}/segmentation/val_images.npy",
         masks=f"{DATA}/segmentation/val_masks.npy",
-        code=library("compare_segmenters.py"),
+        code=library("galleries.py"),
     output:
-        table=report(
-            f"{SEG}/comparison.csv",
-            caption="../report/segmentation_comparison.rst",
-            category=CATEGORIES["segmentation"],
-        ),
         masks=report(
             f"{SEG}/comparison.png",
             caption="../report/segmentation_comparison.rst",
             category=CATEGORIES["segmentation"],
+            subcategory="Comparison",
+            labels={"file": "comparison.png"},
         ),
         galleries=[
             report(
@@ -59,13 +54,14 @@ rule compare_segmenters:
                 caption="../report/segmentation_masks.rst",
                 category=CATEGORIES["segmentation"],
                 subcategory=model,
+                labels={"seed": str(SEEDS[model][0]), "file": "masks.png"},
             )
             for model in SEGMENTERS
         ],
     log:
-        "logs/segmentation/compare.log",
+        "logs/segmentation/galleries.log",
     benchmark:
-        "benchmarks/segmentation/compare.tsv"
+        "benchmarks/segmentation/galleries.tsv"
     conda:
         ENV
     threads: THREADS
@@ -77,4 +73,4 @@ rule compare_segmenters:
         plot=config["segmentation"]["plot"],  # whole, as in rule synthesize
         backend=BACKEND,
     script:
-        "../scripts/compare_segmenters.py"
+        "../scripts/galleries.py"

@@ -1,11 +1,19 @@
-# Training and evaluation, one rule each for every model of both tasks, under
-# results/{task}/{model}/: the model (best val_loss), its history, metrics and curves.
+# Training and evaluation, one rule each for every model of both tasks and each of its seeds,
+# under results/{task}/{model}/seed_{seed}/; then one summary per task over the seeds.
 
 TRAINING_OUTPUTS = [
-    f"results/{task}/{model}/{name}"
-    for task in TASKS
-    for model in TRAINED[task]
-    for name in ("metrics.json", "curves.png")
+    *(path for task in TASKS for path in runs(task, "metrics.json")),
+    *(path for task in TASKS for path in runs(task, "curves.png")),
+    *(
+        f"results/{task}/{model}/summary.json"
+        for task in TASKS
+        for model in TRAINED[task]
+    ),
+    *(
+        f"results/{task}/{name}"
+        for task in TASKS
+        for name in ("comparison.csv", "seeds.png")
+    ),
 ]
 
 
@@ -20,14 +28,16 @@ rule train:
             caption="../report/history.rst",
             category=category,
             subcategory="{model}",
+            labels={"seed": "{seed}", "file": "history.csv"},
         ),
     log:
-        "logs/{task}/train_{model}.log",
+        "logs/{task}/train_{model}_seed_{seed}.log",
     benchmark:
-        "benchmarks/{task}/train_{model}.tsv"
+        "benchmarks/{task}/train_{model}_seed_{seed}.tsv"
     wildcard_constraints:
         task=one_of(TASKS),
         model=one_of([*SEGMENTERS, *CLASSIFIERS]),
+        seed=r"\d+",
     # A job killed midway (preempted, its node lost) gets one more try, which resumes from its
     # last finished epoch; the data rules fail the same way twice, so they get none.
     retries: 1
@@ -39,14 +49,15 @@ rule train:
         mem_mb=training_mem_mb,
         runtime=24 * 60,
     params:
-        train=section,  # only this model's section: other settings never retrain it
+        train=seed_section,  # this seed's settings only: other settings never retrain it
         image_size=image_size,
+        tensorboard=tensorboard_dir,
         backend=BACKEND,
     script:
         "../scripts/train.py"
 
 
-# A model's metrics on its held-out split and its training curves: one job, one model load.
+# A training's metrics on its held-out split and its curves: one job, one model load.
 rule evaluate:
     input:
         unpack(evaluation_inputs),
@@ -59,20 +70,23 @@ rule evaluate:
             caption="../report/metrics_json.rst",
             category=category,
             subcategory="{model}",
+            labels={"seed": "{seed}", "file": "metrics.json"},
         ),
         curves=report(
             f"{RUN}/curves.png",
             caption="../report/curves.rst",
             category=category,
             subcategory="{model}",
+            labels={"seed": "{seed}", "file": "curves.png"},
         ),
     log:
-        "logs/{task}/evaluate_{model}.log",
+        "logs/{task}/evaluate_{model}_seed_{seed}.log",
     benchmark:
-        "benchmarks/{task}/evaluate_{model}.tsv"
+        "benchmarks/{task}/evaluate_{model}_seed_{seed}.tsv"
     wildcard_constraints:
         task=one_of(TASKS),
         model=one_of([*SEGMENTERS, *CLASSIFIERS]),
+        seed=r"\d+",
     conda:
         ENV
     threads: THREADS
@@ -84,3 +98,70 @@ rule evaluate:
         backend=BACKEND,
     script:
         "../scripts/evaluate.py"
+
+
+# A model's spread over its seeds: adding a seed reruns that seed's jobs and the summaries.
+rule summarise:
+    input:
+        metrics=model_runs,
+        code=library("summarise.py"),
+    output:
+        report(
+            f"{MODEL}/summary.json",
+            caption="../report/summary.rst",
+            category=category,
+            subcategory="{model}",
+            labels={"seed": "all", "file": "summary.json"},
+        ),
+    log:
+        "logs/{task}/summarise_{model}.log",
+    benchmark:
+        "benchmarks/{task}/summarise_{model}.tsv"
+    wildcard_constraints:
+        task=one_of(TASKS),
+        model=one_of([*SEGMENTERS, *CLASSIFIERS]),
+    conda:
+        ENV
+    threads: 1
+    params:
+        seeds=model_seeds,
+    script:
+        "../scripts/summarise.py"
+
+
+# The task's models side by side (comparison.csv) and every seed's score and loss curves in one
+# figure (seeds.png), from the summaries and histories alone: no model is loaded.
+rule compare:
+    input:
+        summaries=task_summaries,
+        histories=task_histories,
+        code=library("compare.py"),
+    output:
+        table=report(
+            "results/{task}/comparison.csv",
+            caption="../report/comparison.rst",
+            category=category,
+            subcategory="Comparison",
+            labels={"file": "comparison.csv"},
+        ),
+        figure=report(
+            "results/{task}/seeds.png",
+            caption="../report/seeds.rst",
+            category=category,
+            subcategory="Comparison",
+            labels={"file": "seeds.png"},
+        ),
+    log:
+        "logs/{task}/compare.log",
+    benchmark:
+        "benchmarks/{task}/compare.tsv"
+    wildcard_constraints:
+        task=one_of(TASKS),
+    conda:
+        ENV
+    threads: 1
+    params:
+        seeds=task_seeds,
+        book=task_book_figures,  # for the table, the figure and the caption
+    script:
+        "../scripts/compare.py"

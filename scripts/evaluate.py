@@ -9,13 +9,13 @@ from snakevision import evaluation, plots
 from snakevision.files import read_history, write_json
 from snakevision.npy import Rows
 
-task, name = job.wildcards.task, job.wildcards.model
+task, name, seed = job.wildcards.task, job.wildcards.model, job.wildcards.seed
 model = keras.models.load_model(job.input.model)
 metrics = evaluation.EVALUATE[task](
     model, Rows(job.input.images), Rows(job.input.truth), job.params.batch_size
 )
-write_json(metrics, job.output.metrics)
-title = f"{task.capitalize()}, {name}: training history"
+write_json({**metrics, "params": model.count_params()}, job.output.metrics)
+title = f"{task.capitalize()}, {name}, seed {seed}: training history"
 plots.training_curves(
     read_history(job.input.history), job.output.curves, evaluation.CURVES[task], title
 )

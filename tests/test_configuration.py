@@ -61,6 +61,26 @@ def _num_val(value: int) -> Callable[[dict], None]:
 
 
 CASES = {
+    "no seed": (
+        _set("segmentation.train.unet.seeds", []),
+        ["segmentation.train.unet.seeds: [] should be non-empty"],
+    ),
+    "a seed twice": (
+        _set("classification.train.convnet.seeds", [1337, 7, 1337]),
+        ["classification.train.convnet.seeds: [1337, 7, 1337] has non-unique elements"],
+    ),
+    "a negative seed": (
+        _set("segmentation.train.book.seeds", [1, -2]),
+        ["segmentation.train.book.seeds.1: -2 is less than the minimum of 0"],
+    ),
+    "a seed that is no number": (
+        _set("segmentation.train.book.seeds", 1337),
+        ["segmentation.train.book.seeds: 1337 is not of type 'array'"],
+    ),
+    "a model the catalog lacks": (
+        _set("segmentation.models", ["book", "resnet"]),
+        ["segmentation.models.1: 'resnet' is not allowed; allowed values: ['book', 'unet']"],
+    ),
     "unknown key": (
         _set("dataset.sorce", "download"),
         [

@@ -36,17 +36,26 @@ CONTRACT = [
         for k in ("images", "labels")
     ),
     *(
+        f"results/segmentation/{m}/seed_{s}/{f}"
+        for m in ("book", "unet")
+        for s in (1337, 1)  # the demo's two seeds
+        for f in ("model.keras", "history.csv", "metrics.json", "curves.png")
+    ),
+    *(
         f"results/segmentation/{m}/{f}"
         for m in ("book", "unet")
-        for f in ("model.keras", "history.csv", "metrics.json", "curves.png", "masks.png")
+        for f in ("summary.json", "masks.png")
     ),
     "results/segmentation/comparison.csv",
     "results/segmentation/comparison.png",
+    "results/segmentation/seeds.png",
     *(
-        f"results/classification/{m}/{f}"
+        f"results/classification/{m}/seed_1337/{f}"
         for m in ("convnet", "mini_xception")
         for f in ("model.keras", "history.csv", "metrics.json", "curves.png")
     ),
+    *(f"results/classification/{m}/summary.json" for m in ("convnet", "mini_xception")),
+    "results/classification/seeds.png",
     *(
         f"results/classification/summaries/{m}.txt"
         for m in ("convnet", "mini_xception", "residual_demo", "projection_demo", "pooling_demo")
@@ -104,12 +113,13 @@ def test_demo_arrays_follow_the_split(demo):
 
 @pytest.mark.parametrize("model", ["book", "unet"])
 def test_demo_segmentation_beats_the_majority_class(demo, model):
-    metrics = json.loads((demo / f"results/segmentation/{model}/metrics.json").read_text())
+    run = demo / f"results/segmentation/{model}/seed_1337"
+    metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["num_images"] == 96
     baseline = metrics["majority_baseline"]["mean_iou"]
     assert metrics["mean_iou"] > baseline + 0.1, metrics
     assert metrics["iou"]["pet"] > 0.2, metrics
-    history = pd.read_csv(demo / f"results/segmentation/{model}/history.csv")
+    history = pd.read_csv(run / "history.csv")
     assert history.epoch.tolist() == list(range(1, 7))
     assert {
         "loss",
@@ -129,19 +139,30 @@ def test_demo_unet_outdoes_the_book_model_on_the_same_training(demo):
     table = pd.read_csv(demo / "results/segmentation/comparison.csv").set_index("model")
     assert table.index.tolist() == ["book", "unet"]  # the book's model first
     book, unet = table.loc["book"], table.loc["unet"]
+    # Means over the two seeds.
     assert unet.iou_border >= 2 * book.iou_border and unet.iou_border > 0.1, table
     assert unet.mean_iou >= book.mean_iou + 0.05, table
-    for model in ("book", "unet"):  # every metric of its metrics.json
-        metrics = json.loads((demo / f"results/segmentation/{model}/metrics.json").read_text())
-        assert table.loc[model, "mean_iou"] == pytest.approx(metrics["mean_iou"])
-        assert table.loc[model, "iou_pet"] == pytest.approx(metrics["iou"]["pet"])
-        assert table.loc[model, "num_images"] == metrics["num_images"]
-    assert table.params.gt(0).all()
+    for model in ("book", "unet"):  # every metric of its seeds' metrics.json
+        runs = [
+            json.loads((demo / f"results/segmentation/{model}/seed_{s}/metrics.json").read_text())
+            for s in (1337, 1)
+        ]
+        assert table.loc[model, "mean_iou"] == pytest.approx(np.mean([m["mean_iou"] for m in runs]))
+        assert table.loc[model, "mean_iou_sd"] == pytest.approx(
+            np.std([m["mean_iou"] for m in runs], ddof=1)
+        )
+        assert table.loc[model, "iou_pet"] == pytest.approx(
+            np.mean([m["iou"]["pet"] for m in runs])
+        )
+        assert table.loc[model, "num_images"] == runs[0]["num_images"]
+        assert table.loc[model, "params"] == runs[0]["params"] > 0
+        assert table.loc[model, "seeds"] == 2
 
 
 def test_demo_classifiers_beat_chance(demo):
     for model in ("convnet", "mini_xception"):
-        metrics = json.loads((demo / f"results/classification/{model}/metrics.json").read_text())
+        run = demo / f"results/classification/{model}/seed_1337"
+        metrics = json.loads((run / "metrics.json").read_text())
         assert metrics["num_images"] == 120
         # 0.5 is chance; with 120 test images, 0.62 is about 2.6 standard errors above it.
         assert metrics["accuracy"] > 0.62, (model, metrics)
@@ -156,10 +177,12 @@ def test_demo_classifiers_beat_chance(demo):
 def test_demo_figures_are_pictures(demo):
     for figure in (
         "data/overview.png",
-        "segmentation/book/curves.png",
+        "segmentation/book/seed_1/curves.png",
+        "segmentation/seeds.png",
+        "classification/seeds.png",
         "segmentation/unet/masks.png",
         "segmentation/comparison.png",
-        "classification/convnet/curves.png",
+        "classification/convnet/seed_1337/curves.png",
     ):
         with Image.open(demo / "results" / figure) as image:
             assert image.format == "PNG" and min(image.size) > 200
@@ -287,7 +310,7 @@ def test_changing_a_plot_parameter_reruns_only_the_plot(demo):
     args = demo_config(demo, "plot.yaml", {"segmentation": {"plot": {"num_images": 3, "seed": 1}}})
     jobs = planned_jobs(snakemake(demo, *args).stdout)
     # Both models' galleries and the comparison show the same images: one job draws them.
-    assert jobs == {"compare_segmenters": 1, "resources": 1, "all": 1}
+    assert jobs == {"galleries": 1, "resources": 1, "all": 1}
 
 
 def test_changing_one_tasks_split_reruns_only_that_task(demo):
@@ -296,7 +319,7 @@ def test_changing_one_tasks_split_reruns_only_that_task(demo):
     jobs = planned_jobs(run.stdout)
     assert jobs["split"] == 1 and jobs["arrays_classification"] == jobs["split_table"] == 1
     assert jobs["train"] == jobs["evaluate"] == 2 and jobs["overview"] == 1
-    assert "arrays_segmentation" not in jobs and "compare_segmenters" not in jobs
+    assert "arrays_segmentation" not in jobs and "galleries" not in jobs
     assert set(re.findall(r"wildcards: task=(\w+), model=", run.stdout)) == {"classification"}
 
 
@@ -305,16 +328,19 @@ def test_changing_the_unets_settings_reruns_only_the_unet_and_what_reads_it(demo
     run = snakemake(demo, *args).stdout
     jobs = planned_jobs(run)
     assert jobs == {
-        "train": 1,
-        "evaluate": 1,
-        "compare_segmenters": 1,
+        "train": 2,  # each of its seeds
+        "evaluate": 2,
+        "summarise": 1,
+        "compare": 1,
+        "galleries": 1,
         "predict": 1,  # the demo's photo, through every segmentation model
         "headline": 1,  # its table and its settings line (epochs)
         "resources": 1,
         "all": 1,
     }
     # The U-Net's own jobs; the book model's are left as they are.
-    assert re.findall(r"wildcards: task=segmentation, model=(\w+)", run) == ["unet"] * 2, run
+    models = re.findall(r"wildcards: task=segmentation, model=(\w+)", run)
+    assert models == ["unet"] * 5, run
 
 
 def test_demo_predicts_its_photo_with_every_model(demo):
@@ -401,7 +427,7 @@ def test_synthetic_settings_that_trade_values_rerun_the_synthesis(demo):
 def test_editing_plot_code_reruns_plots_not_training(demo):
     jobs = _planned_after_an_edit(demo, "scripts/snakevision/plots.py")
     assert "train" not in jobs
-    assert {"evaluate", "compare_segmenters", "overview", "compare_classifiers"} <= set(jobs)
+    assert {"evaluate", "galleries", "overview", "compare"} <= set(jobs)
     assert planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout) == {}
 
 
@@ -411,8 +437,9 @@ def test_report_gathers_every_figure(demo):
         files = [name.rsplit("/", 1)[-1] for name in report.namelist()]
     names = "\n".join(files)
     # Each segmentation model's gallery and the photo's masks; both tasks' comparisons.
-    assert files.count("masks.png") == 3 and files.count("curves.png") == 4
-    assert files.count("comparison.png") == files.count("comparison.csv") == 2
+    assert files.count("masks.png") == 3 and files.count("curves.png") == 6
+    assert files.count("comparison.csv") == files.count("seeds.png") == 2
+    assert files.count("comparison.png") == 1 and files.count("summary.json") == 4
     assert files.count("classes.json") == 1
     for figure in (
         "overview.png",
@@ -458,40 +485,59 @@ class _Tables(HTMLParser):
             self.cell += data
 
 
+def _spread(values):
+    """A cell as the front page shows metrics over seeds."""
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f} ({len(values)})"
+
+
 def test_report_opens_on_the_headline_results(demo):
     snakemake(demo, *DEMO, "--report", "report.html")
     page = _front_page((demo / "report.html").read_text())
     tables = _Tables()
     tables.feed(page)
-    # Per task, one row per model with its headline metrics from its metrics.json.
-    segmentation, *rest = tables.rows
+    runs = {
+        (model, seed): json.loads(
+            (demo / f"results/{task}/{model}/seed_{seed}/metrics.json").read_text()
+        )
+        for task, model, seeds in (
+            ("segmentation", "book", (1337, 1)),
+            ("segmentation", "unet", (1337, 1)),
+            ("classification", "convnet", (1337,)),
+            ("classification", "mini_xception", (1337,)),
+        )
+        for seed in seeds
+    }
+
+    def values(model, metric):
+        return [m[metric] for (name, _), m in runs.items() if name == model]
+
+    # Per task, one row per model with its headline metrics over its seeds.
+    segmentation, book, unet, header, *classifiers = tables.rows
     assert segmentation == ["model", "pixel accuracy", "mean IoU", "foreground IoU"]
-    rows = dict(zip(("book", "unet"), rest[:2], strict=True))
-    for model in ("book", "unet"):
-        metrics = json.loads((demo / f"results/segmentation/{model}/metrics.json").read_text())
-        assert rows[model] == [
-            model,
-            *(f"{metrics[m]:.3f}" for m in ("pixel_accuracy", "mean_iou", "foreground_iou")),
-        ]
-    header, *classifiers = rest[2:]
+    for row, model in ((book, "book"), (unet, "unet")):
+        metrics = ("pixel_accuracy", "mean_iou", "foreground_iou")
+        assert row == [model, *(_spread(values(model, m)) for m in metrics)]
+        assert "±" in row[2]
     assert header == ["model", "accuracy", "the book's accuracy", "difference", "ROC AUC"]
-    for row, (model, book) in zip(
+    for row, (model, figure) in zip(
         classifiers, (("convnet", 0.835), ("mini_xception", 0.908)), strict=True
     ):
-        metrics = json.loads((demo / f"results/classification/{model}/metrics.json").read_text())
-        accuracy = metrics["accuracy"]
+        (accuracy,) = values(model, "accuracy")
         assert row == [
             model,
             f"{accuracy:.3f}",
-            f"{book:.3f}",
-            f"{accuracy - book:+.3f}",
-            f"{metrics['auc']:.3f}",
+            f"{figure:.3f}",
+            f"{accuracy - figure:+.3f}",
+            f"{values(model, 'auc')[0]:.3f}",
         ]
-    assert page.count("the book publishes no figure") == 0
     assert "The book publishes no segmentation metric." in page
+    assert "book: 2 of 2 seeds learned more than the majority class" in page
+    assert "convnet: 1 of 1 seed learned more than the majority class" in page
     # The sentence on the data and the settings, from the run's own files.
     assert "synthetic pets" in page and "96 validation" in page and "120 test" in page
-    assert "book 6 epochs, batch 16, float32" in page
+    assert "book 6 epochs, batch 16, float32, 2 seeds (1337, 1)" in page
     assert "unet 6 epochs, batch 16, float32" in page
     assert "mini_xception 20 epochs, batch 8, float32" in page and "backend tensorflow" in page
     assert page.index("Segmentation, on the validation split") < page.index("resources.png")
@@ -534,3 +580,71 @@ def test_editing_a_caption_or_the_resources_plot_reruns_no_training(demo):
     assert jobs == {"resources": 1, "all": 1}
     jobs = _planned_after_an_edit(demo, "scripts/snakevision/frontpage.py")
     assert jobs == {"headline": 1, "resources": 1, "all": 1}
+
+
+def test_seeds_fan_out_and_a_seed_change_reruns_only_its_own_jobs(demo):
+    # Adding a seed trains and scores that seed alone, then the summaries.
+    added = {"classification": {"train": {"convnet": {"seeds": [1337, 5]}}}}
+    run = snakemake(demo, *demo_config(demo, "added.yaml", added)).stdout
+    assert planned_jobs(run) == {
+        "train": 1,
+        "evaluate": 1,
+        "summarise": 1,
+        "compare": 1,
+        "headline": 1,
+        "resources": 1,
+        "all": 1,
+    }
+    assert re.findall(r"wildcards: task=classification, model=convnet, seed=(\d+)", run) == [
+        "5",
+        "5",
+    ]
+    # Removing one reruns only the summaries; interpretation and predictions keep the first.
+    removed = {"segmentation": {"train": {"book": {"seeds": [1337]}}}}
+    jobs = planned_jobs(snakemake(demo, *demo_config(demo, "removed.yaml", removed)).stdout)
+    assert jobs == {"summarise": 1, "compare": 1, "headline": 1, "resources": 1, "all": 1}
+
+
+def test_summaries_hold_the_spread_of_the_seeds_metrics(demo):
+    for model in ("book", "unet"):
+        summary = json.loads((demo / f"results/segmentation/{model}/summary.json").read_text())
+        runs = {
+            seed: json.loads(
+                (demo / f"results/segmentation/{model}/seed_{seed}/metrics.json").read_text()
+            )
+            for seed in (1337, 1)
+        }
+        assert summary["seeds"] == [1337, 1] and summary["n"] == 2
+        for metric in ("pixel_accuracy", "mean_iou", "foreground_iou"):
+            values = [runs[s][metric] for s in (1337, 1)]
+            entry = summary["metrics"][metric]
+            assert entry["values"] == {"1337": values[0], "1": values[1]}
+            assert entry["mean"] == pytest.approx(np.mean(values))
+            assert entry["sd"] == pytest.approx(np.std(values, ddof=1))
+            assert (entry["min"], entry["max"]) == (min(values), max(values))
+        learned = sum(
+            runs[s]["mean_iou"] > runs[s]["majority_baseline"]["mean_iou"] for s in (1337, 1)
+        )
+        assert summary["learned"] == learned
+    with Image.open(demo / "results/segmentation/seeds.png") as figure:
+        assert figure.format == "PNG" and figure.size[0] > 800
+
+
+def test_each_seeds_metrics_are_recomputed_from_its_saved_model(demo):
+    import keras  # only here: the other workflow tests need no Keras in the test process
+    from snakevision import evaluation
+
+    images = np.load(demo / "results/data/segmentation/val_images.npy")
+    masks = np.load(demo / "results/data/segmentation/val_masks.npy")
+    for seed in (1337, 1):
+        run = demo / f"results/segmentation/unet/seed_{seed}"
+        model = keras.models.load_model(run / "model.keras")
+        saved = json.loads((run / "metrics.json").read_text())
+        again = evaluation.segmentation(model, images, masks, batch_size=32)
+        assert again["mean_iou"] == pytest.approx(saved["mean_iou"], abs=1e-6)
+        assert again["confusion_matrix"] == saved["confusion_matrix"]
+    first, second = (
+        json.loads((demo / f"results/segmentation/unet/seed_{s}/metrics.json").read_text())
+        for s in (1337, 1)
+    )
+    assert first["confusion_matrix"] != second["confusion_matrix"]  # two draws, not one twice

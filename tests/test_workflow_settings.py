@@ -15,8 +15,8 @@ pytestmark = pytest.mark.workflow
 DEMO = ["--profile", "profiles/demo"]
 # A finished run's outputs, which a refused run must leave as they are.
 PREVIOUS = [
-    "results/segmentation/book/model.keras",
-    "results/segmentation/unet/history.csv",
+    "results/segmentation/book/seed_1337/model.keras",
+    "results/segmentation/unet/seed_1337/history.csv",
     "results/classification/summaries/convnet.txt",
     "results/data/segmentation/train_images.npy",
 ]
@@ -24,7 +24,7 @@ PREVIOUS = [
 # The reproductions in a finished demo: target, --config, what the refusal names.
 REPRODUCTIONS = {
     "segmentation size": (
-        "results/segmentation/book/history.csv",
+        "results/segmentation/book/seed_1337/history.csv",
         "segmentation={image_size: 52}",
         ["segmentation.image_size (52)", "model book and unet", "a multiple of 8"],
     ),
@@ -34,7 +34,7 @@ REPRODUCTIONS = {
         ["classification.image_size (40)", "model convnet", "model_summaries", "at least 78 px"],
     ),
     "batch larger than the split": (
-        "results/segmentation/unet/history.csv",
+        "results/segmentation/unet/seed_1337/history.csv",
         "segmentation={train: {unet: {batch_size: 10000, epochs: 1}}}",
         ["segmentation.train.unet.batch_size (10000)", "exceeds the 643 images", "allowed: 1..643"],
     ),
@@ -72,7 +72,7 @@ def test_a_batch_larger_than_the_real_split_fails_once_before_training(
     config["segmentation"] = {"image_size": 32, "train": {"book": {"batch_size": 101, "epochs": 1}}}
     workdir = copy_workflow(tmp_path / "wf")
     write_config(workdir / "net.yaml", config)
-    args = ["results/segmentation/book/model.keras", "--cores", "1", "--configfile=net.yaml"]
+    args = ["results/segmentation/book/seed_1337/model.keras", "--cores", "1", "--configfile=net.yaml"]
     result = snakemake(workdir, *args, check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
@@ -83,7 +83,7 @@ def test_a_batch_larger_than_the_real_split_fails_once_before_training(
         "segmentation.train.book.batch_size (101) exceeds the 100 images it trains on "
         "(the train rows of results/data/segmentation/split.csv); allowed: 1..100"
     ) in log
-    assert not (workdir / "logs/segmentation/train_book.log").exists()  # training never started
+    assert not (workdir / "logs/segmentation/train_book_seed_1337.log").exists()  # training never started
 
     config["segmentation"]["train"]["book"]["batch_size"] = 100  # the whole split: fits
     write_config(workdir / "net.yaml", config)
@@ -116,7 +116,16 @@ def test_a_model_is_one_builder_one_catalog_entry_and_one_config_section(tmp_pat
         builders.write(TINY_BUILDER)
     with open(models / "catalog.py", "a") as catalog:
         catalog.write(TINY_ENTRY)
-    train = {"epochs": 1, "batch_size": 16, "optimizer": "adam", "precision": "float32"}
+    train = {
+        "epochs": 1,
+        "batch_size": 16,
+        "optimizer": "adam",
+        "learning_rate": 0.001,
+        "seeds": [3],
+        "precision": "float32",
+        "steps_per_execution": 1,
+        "micro_batches": 1,
+    }
     write_config(
         workdir / "tiny.yaml",
         {"segmentation": {"models": ["book", "unet", "tiny"], "train": {"tiny": train}}},
@@ -124,13 +133,17 @@ def test_a_model_is_one_builder_one_catalog_entry_and_one_config_section(tmp_pat
     args = ["--profile", "profiles/demo", "--configfile", "profiles/demo/demo.yaml", "tiny.yaml"]
     run = snakemake(workdir, *args, "--dry-run").stdout
     jobs = planned_jobs(run)
-    assert jobs["train"] == jobs["evaluate"] == 5 and jobs["check_batch_size"] == 3
-    assert "wildcards: task=segmentation, model=tiny" in run
-    assert "results/segmentation/tiny/masks.png" in run  # in the comparison's galleries
-    assert "results/segmentation/tiny/model.keras" in run.split("rule predict:")[1]
+    # The demo's two seeds of each of book and unet, its one of tiny, one of each classifier.
+    assert jobs["train"] == jobs["evaluate"] == 7 and jobs["check_batch_size"] == 3
+    assert jobs["summarise"] == 5
+    assert "wildcards: task=segmentation, model=tiny, seed=3" in run
+    assert "results/segmentation/tiny/masks.png" in run  # in the galleries
+    assert "results/segmentation/tiny/seed_3/model.keras" in run.split("rule predict:")[1]
     # And it trains and is scored like the others.
-    snakemake(workdir, "results/segmentation/tiny/metrics.json", *args)
-    metrics = json.loads((workdir / "results/segmentation/tiny/metrics.json").read_text())
+    snakemake(workdir, "results/segmentation/tiny/summary.json", *args)
+    tiny = workdir / "results/segmentation/tiny"
+    metrics = json.loads((tiny / "seed_3/metrics.json").read_text())
     assert metrics["num_images"] == 96 and 0 <= metrics["mean_iou"] <= 1
-    history = pd.read_csv(workdir / "results/segmentation/tiny/history.csv")
-    assert history.epoch.tolist() == [1]
+    assert metrics["params"] == 3 * 3 * 3 * 8 + 8 + 8 * 3 + 3
+    assert pd.read_csv(tiny / "seed_3/history.csv").epoch.tolist() == [1]
+    assert json.loads((tiny / "summary.json").read_text())["seeds"] == [3]

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from snakevision.comparison import BookFigures, book_value
+from snakevision.spread import format_spread, learned_sentence, seeds
 
 DECIMALS = 3
 SPLITS = ("train", "val", "test")
@@ -38,39 +39,46 @@ BOOK, DIFFERENCE = "the book's", "difference"
 
 
 def _shown(value: float | None) -> str:
-    """A metric as the page shows it."""
+    """A number as the page shows it."""
     return "n/a" if value is None or math.isnan(value) else f"{value:.{DECIMALS}f}"
 
 
-def task_table(task: str, runs: Mapping[str, dict], book: BookFigures) -> pd.DataFrame:
-    """One row per model: its headline metrics, the book's figure and the difference beside the
-    metric the book publishes (columns only where it publishes one for a model of the task)."""
-    published = {m for model in runs for m in SHOWN[task] if book_value(book, model, m)}
+def task_table(task: str, summaries: Mapping[str, dict], book: BookFigures) -> pd.DataFrame:
+    """One row per model: its headline metrics over its seeds (`mean ± sd (n)`, or the value of
+    one seed), the book's figure and the difference (our mean minus it) beside the metric the
+    book publishes: those columns only where it publishes one for a model of the task."""
+    published = {m for model in summaries for m in SHOWN[task] if book_value(book, model, m)}
     rows = []
-    for model, metrics in runs.items():
+    for model, summary in summaries.items():
         row = {"model": model}
         for metric in SHOWN[task]:
-            ours = metrics[metric]
-            row[LABELS[metric]] = _shown(ours)
+            entry = summary["metrics"][metric]
+            row[LABELS[metric]] = format_spread(entry)
             if metric in published:
                 theirs = book_value(book, model, metric)
                 row[f"{BOOK} {LABELS[metric]}"] = _shown(theirs)
-                row[f"{DIFFERENCE}"] = (
-                    "" if theirs is None or math.isnan(ours) else f"{ours - theirs:+.{DECIMALS}f}"
+                row[DIFFERENCE] = (
+                    ""
+                    if theirs is None or entry["mean"] is None
+                    else f"{entry['mean'] - theirs:+.{DECIMALS}f}"
                 )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def headline_tables(
-    runs: Mapping[tuple[str, str], dict], book: BookFigures
+    summaries: Mapping[tuple[str, str], dict], book: BookFigures
 ) -> dict[str, pd.DataFrame]:
-    """task -> its table, from {(task, model): metrics.json read}, tasks in the order met."""
-    tasks = list(dict.fromkeys(task for task, _ in runs))
-    return {
-        task: task_table(task, {m: s for (t, m), s in runs.items() if t == task}, book)
-        for task in tasks
-    }
+    """task -> its table, from {(task, model): summary.json read}, tasks in the order met."""
+    return {task: task_table(task, found, book) for task, found in by_task(summaries).items()}
+
+
+def by_task(summaries: Mapping[tuple[str, str], dict]) -> dict[str, dict[str, dict]]:
+    """task -> model -> summary, tasks and models in the order met."""
+    found: dict[str, dict[str, dict]] = {}
+    for (task, model), summary in summaries.items():
+        found.setdefault(task, {})[model] = summary
+    return found
 
 
 def split_counts(split: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -100,16 +108,19 @@ def _csv_table(title: str, table: pd.DataFrame) -> list[str]:
 
 
 def front_page(
-    tables: Mapping[str, pd.DataFrame],
+    summaries: Mapping[tuple[str, str], dict],
+    book: BookFigures,
     split: pd.DataFrame,
     precisions: Mapping[str, str],
     settings: Mapping[str, Any],
 ) -> str:
-    """reStructuredText for the report's front page.
+    """reStructuredText for the report's front page, from {(task, model): summary.json read}.
 
-    precisions: model -> the precision policy training used (from its history); settings:
-    source (download | synthetic), backend, and train: model -> {epochs, batch_size, ...}.
+    precisions: model -> the precision policy training used (from its first seed's history);
+    settings: source (download | synthetic), backend, and train: model -> {epochs, batch_size,
+    precision, seeds}.
     """
+    tables = headline_tables(summaries, book)
     counts = split_counts(split)
     per_task = "; ".join(
         f"{task} "
@@ -118,7 +129,8 @@ def front_page(
         if task in counts
     )
     trained = "; ".join(
-        f"{model} {train['epochs']} epochs, batch {train['batch_size']}, {precisions[model]}"
+        f"{model} {train['epochs']} epochs, batch {train['batch_size']}, {precisions[model]}, "
+        f"{seeds(len(train['seeds']))} ({', '.join(map(str, train['seeds']))})"
         for model, train in settings["train"].items()
     )
     lines = ["Results", "-------", ""]
@@ -126,6 +138,11 @@ def front_page(
         lines += _csv_table(f"{task.capitalize()}, on the {EVALUATED_ON[task]}", table)
         if not any(column.startswith(BOOK) for column in table.columns):
             lines += [f"The book publishes no {task} metric.", ""]
+        learned = "; ".join(
+            f"{model}: {learned_sentence(summary)}"
+            for model, summary in by_task(summaries)[task].items()
+        )
+        lines += [f"{learned}.", ""]
     lines += [
         f"Data: {DATA[settings['source']]}; images per split: {per_task}. "
         f"Training: {trained}; Keras backend {settings['backend']}. "

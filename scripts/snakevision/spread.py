@@ -45,9 +45,10 @@ def summary(seeds: Sequence[int], metrics_paths: Sequence[str | Path]) -> dict[s
         )
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds {list(seeds)} repeat one; list each seed once")
-    scores, tasks = {}, {}
+    scores, tasks, first = {}, {}, None
     for seed, path in zip(seeds, metrics_paths):
         data = json.loads(Path(path).read_text())
+        first = first or data
         tasks[path] = task_of(data, path)
         scores[str(seed)] = (headline_scores(data, path), majority_score(data))
     if len(set(tasks.values())) > 1:
@@ -64,6 +65,9 @@ def summary(seeds: Sequence[int], metrics_paths: Sequence[str | Path]) -> dict[s
         "n": len(seeds),
         "learned": int(learned),
         "majority_score": majority,
+        # The same for every seed: the images scored, and the model's size.
+        "num_images": first["num_images"],
+        "params": first.get("params"),
         "metrics": {
             metric: describe({seed: flat[metric] for seed, (flat, _) in scores.items()})
             for metric in headline.metrics

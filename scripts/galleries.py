@@ -1,5 +1,5 @@
-"""Rule compare_segmenters: the models' metrics side by side, each model's gallery of masks and
-all models' masks of the same images."""
+"""Rule galleries: the same validation images through each segmentation model, one gallery per
+model and all of them together."""
 
 from snakevision.job import start
 
@@ -7,16 +7,12 @@ job = start(snakemake)
 
 import keras
 from snakevision import evaluation, plots
-from snakevision.comparison import segmenters
-from snakevision.files import write_csv
 from snakevision.npy import Rows
 
 names = job.params.models
 models = {
     name: keras.models.load_model(path) for name, path in zip(names, job.input.models, strict=True)
 }
-params = [model.count_params() for model in models.values()]
-write_csv(segmenters(names, job.input.metrics, params), job.output.table)
 images, truth, predicted = evaluation.gallery(
     models, Rows(job.input.images), Rows(job.input.masks), job.params.plot
 )
