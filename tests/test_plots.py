@@ -54,19 +54,6 @@ def diverged_history(folder: Path) -> pd.DataFrame:
     return read
 
 
-def comparison() -> pd.DataFrame:
-    """Our accuracy beside the book's, one model without a book figure."""
-    return pd.DataFrame(
-        {
-            "model": ["convnet", "mini_xception", "other"],
-            "test_accuracy": [0.81, 0.9, 0.7],
-            "book_accuracy": [0.835, 0.908, np.nan],
-            "params": [991041, 721857, 1234],
-            "num_images": [1600, 1600, 1600],
-        }
-    )
-
-
 CASES: dict[str, Callable[[Path], None]] = {
     "overview": lambda p: plots.overview(
         images(), masks(), pd.DataFrame({"count": [2371, 4978]}, index=["cat", "dog"]), p
@@ -91,7 +78,6 @@ CASES: dict[str, Callable[[Path], None]] = {
     "classifier_curves_diverged_epoch": lambda p: plots.training_curves(
         diverged_history(p.parent.parent), p, "accuracy", "convnet"
     ),
-    "comparison_chart": lambda p: plots.comparison_chart(comparison(), p, "synthetic"),
 }
 
 

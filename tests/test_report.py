@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from snakemake.io import regex_from_filepattern
-from snakevision import frontpage, resources
+from snakevision import frontpage, resources, spread
 
 # As rules/common.smk gives them: Snakemake's own regex of each rule's benchmark pattern.
 PATTERNS = {
@@ -62,25 +62,36 @@ def test_gather_leaves_out_benchmarks_no_rule_of_the_run_writes(tmp_path):
     assert sorted(unknown) == sorted([removed_model, str(stray)])
 
 
-def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
-    runs = {
-        ("segmentation", "book"): {
-            "pixel_accuracy": 0.81,
-            "mean_iou": 0.5544,
-            "foreground_iou": 0.4,
+def _summary(learned: int, **values: list) -> dict:
+    """A summary.json as spread.summary writes it, for these per-seed values."""
+    n = len(next(iter(values.values())))
+    return {
+        "n": n,
+        "learned": learned,
+        "metrics": {
+            metric: spread.describe({str(seed): v for seed, v in enumerate(vs)})
+            for metric, vs in values.items()
         },
-        ("classification", "convnet"): {"accuracy": 0.9167, "auc": 0.95},
-        ("classification", "mini_xception"): {"accuracy": 0.75, "auc": float("nan")},
+    }
+
+
+def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
+    summaries = {
+        ("segmentation", "book"): _summary(
+            1, pixel_accuracy=[0.81, 0.79], mean_iou=[0.5544, 0.3], foreground_iou=[0.4, 0.2]
+        ),
+        ("classification", "convnet"): _summary(1, accuracy=[0.9167], auc=[0.95]),
+        ("classification", "mini_xception"): _summary(0, accuracy=[0.75], auc=[None]),
     }
     book = {"book": None, "convnet": ("accuracy", 0.835), "mini_xception": ("accuracy", 0.908)}
-    tables = frontpage.headline_tables(runs, book)
+    tables = frontpage.headline_tables(summaries, book)
     assert list(tables) == ["segmentation", "classification"]
     assert tables["segmentation"].to_dict("records") == [
         {
             "model": "book",
-            "pixel accuracy": "0.810",
-            "mean IoU": "0.554",
-            "foreground IoU": "0.400",
+            "pixel accuracy": "0.800 ± 0.014 (2)",
+            "mean IoU": "0.427 ± 0.180 (2)",
+            "foreground IoU": "0.300 ± 0.141 (2)",
         }
     ]
     assert tables["classification"].to_dict("records") == [
@@ -112,12 +123,16 @@ def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
     settings = {
         "source": "download",
         "backend": "jax",
-        "train": {"convnet": {"epochs": 100, "batch_size": 32, "precision": "auto"}},
+        "train": {
+            "convnet": {"epochs": 100, "batch_size": 32, "precision": "auto", "seeds": [1337]}
+        },
     }
     precisions = {"convnet": "mixed_bfloat16"}
-    page = frontpage.front_page(tables, split, precisions, settings)
+    page = frontpage.front_page(summaries, book, split, precisions, settings)
     assert "the Oxford-IIIT Pet photographs" in page and "backend jax" in page
     assert "The book publishes no segmentation metric." in page
     assert "Classification, on the test split" in page and "classification metric" not in page
+    assert "book: 1 of 2 seeds learned more than the majority class." in page
+    assert "mini_xception: 0 of 1 seed learned more than the majority class." in page
     assert "segmentation 2 training, 1 validation; classification 1 training, 1 test" in page
-    assert "convnet 100 epochs, batch 32, mixed_bfloat16" in page
+    assert "convnet 100 epochs, batch 32, mixed_bfloat16, 1 seed (1337)" in page

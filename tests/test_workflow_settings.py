@@ -72,7 +72,8 @@ def test_a_batch_larger_than_the_real_split_fails_once_before_training(
     config["segmentation"] = {"image_size": 32, "train": {"book": {"batch_size": 101, "epochs": 1}}}
     workdir = copy_workflow(tmp_path / "wf")
     write_config(workdir / "net.yaml", config)
-    args = ["results/segmentation/book/seed_1337/model.keras", "--cores", "1", "--configfile=net.yaml"]
+    target = "results/segmentation/book/seed_1337/model.keras"
+    args = [target, "--cores", "1", "--configfile=net.yaml"]
     result = snakemake(workdir, *args, check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
@@ -83,7 +84,8 @@ def test_a_batch_larger_than_the_real_split_fails_once_before_training(
         "segmentation.train.book.batch_size (101) exceeds the 100 images it trains on "
         "(the train rows of results/data/segmentation/split.csv); allowed: 1..100"
     ) in log
-    assert not (workdir / "logs/segmentation/train_book_seed_1337.log").exists()  # training never started
+    # Training never started.
+    assert not (workdir / "logs/segmentation/train_book_seed_1337.log").exists()
 
     config["segmentation"]["train"]["book"]["batch_size"] = 100  # the whole split: fits
     write_config(workdir / "net.yaml", config)

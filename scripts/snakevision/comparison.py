@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from pathlib import Path
 
 import pandas as pd
 
 from snakevision.metrics import HEADLINES
 
-# What the data were, by dataset.source: said once, for every table, chart and page.
-DATA_NAMES = {"synthetic": "synthetic", "download": "Oxford pets"}
 # The metric the book publishes for a model and its value (models.catalog.book_figure), or None.
 BookFigures = Mapping[str, "tuple[str, float] | None"]
-
-
-def read_metrics(path: str | Path) -> dict:
-    """A metrics.json."""
-    return json.loads(Path(path).read_text())
 
 
 def book_value(book: BookFigures, model: str, metric: str) -> float | None:

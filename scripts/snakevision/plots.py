@@ -15,7 +15,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import MaxNLocator
 
 from snakevision.files import atomic
 from snakevision.labels import TRIMAP_CLASSES
@@ -211,39 +211,6 @@ def mask_gallery(
             fontsize=9,
             title_fontsize=9,
         )
-
-
-def comparison_chart(df: pd.DataFrame, path: str | os.PathLike[str], data: str = "") -> None:
-    """Grouped bars of our test accuracy vs the book's per model, parameter counts in the ticks.
-
-    Accuracies are fractions in [0, 1]; a missing `book_accuracy` (NaN) draws no book bar. The
-    legend names what ours were measured on: data (e.g. "synthetic") and the test images.
-    """
-    tested = ", ".join(filter(None, [data, f"{int(df['num_images'].max()):,} test images"]))
-    x = np.arange(len(df))
-    width = 0.38
-    with figure(path, figsize=(max(5.0, 1.8 * len(df) + 2), 4.5)) as fig:
-        ax = fig.add_subplot()
-        for offset, column, label, colour in [
-            (-width / 2, "test_accuracy", f"ours ({tested})", TRAIN_COLOUR),
-            (width / 2, "book_accuracy", "book (Kaggle dogs vs cats)", "#999999"),
-        ]:
-            values = pd.to_numeric(df[column]).to_numpy(dtype=float)
-            bars = ax.bar(x + offset, np.nan_to_num(values), width, label=label, color=colour)
-            ax.bar_label(
-                bars,
-                labels=["n/a" if np.isnan(v) else f"{v:.1%}" for v in values],
-                fontsize=9,
-                padding=2,
-            )
-        ax.set_xticks(x, [f"{m}\n{int(p):,} params" for m, p in zip(df["model"], df["params"])])
-        ax.set_ylim(0, 1.3)  # room above 100 % for the legend
-        ax.set_yticks(np.linspace(0, 1, 6))
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_ylabel("test accuracy")
-        ax.set_title("Test accuracy: ours vs the book")
-        ax.legend(loc="upper left")
-        ax.grid(axis="y", alpha=0.3)
 
 
 def _mean_curve(histories: Mapping[str, pd.DataFrame], column: str) -> pd.Series:
