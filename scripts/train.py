@@ -20,4 +20,5 @@ training.fit(
     model_path=job.output.model,
     history_path=job.output.history,
     state_dir=state_dir(job.output.model),
+    tensorboard_dir=job.params.tensorboard,
 )

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+import time
+
 import keras
 import numpy as np
 import pandas as pd
@@ -121,3 +127,85 @@ def test_checkpoints_keep_the_seed_states_keras_leaves_out_of_weights(tmp_path, 
     assert [keras.ops.convert_to_numpy(v).tolist() for v in restored] == [
         [i + 10, i + 20] for i in range(4)
     ]
+
+
+# A rule's job as the train rule runs it: job.start logs to the rule's log file, then fit.
+# Reads of the training images are slowed so that an epoch takes over a second.
+TRAINING_JOB = """
+import sys, time
+from types import SimpleNamespace
+sys.path.insert(0, "scripts")
+from snakevision.job import start
+
+out = sys.argv[1]
+start(SimpleNamespace(
+    input=[], output=[], params=SimpleNamespace(), wildcards={}, config={}, threads=1,
+    log=[out + "/train.log"], rule="train",
+))
+import numpy as np
+from snakevision import training
+from snakevision.models import segmentation
+
+
+class Slow:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        time.sleep(0.3)
+        return self.rows[index]
+
+
+rng = np.random.default_rng(0)
+images = rng.integers(0, 255, (24, 32, 32, 3), dtype=np.uint8)
+masks = rng.integers(0, 3, (24, 32, 32, 1), dtype=np.uint8)
+training.fit(
+    lambda: segmentation.build(32, 3),
+    training.TASKS["segmentation"],
+    training.Settings(epochs=4, batch_size=8, precision="float32", optimizer="adam"),
+    (Slow(images), masks),
+    (images[:8], masks[:8]),
+    out + "/model.keras",
+    out + "/history.csv",
+    out + "/state",
+)
+"""
+
+
+def test_an_epoch_logged_is_an_epoch_kept(tmp_path):
+    """A job killed right after an epoch's log line resumes after that epoch, its log whole."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, "-c", TRAINING_JOB, str(tmp_path)]
+    log = tmp_path / "train.log"
+    job = subprocess.Popen(command, cwd=root, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while job.poll() is None and time.monotonic() < deadline:
+        if log.exists() and "epoch 2/4:" in log.read_text():
+            break
+        time.sleep(0.01)
+    assert job.poll() is None, job.stderr.read()[-3000:]
+    job.kill()  # SIGKILL, as a cluster's time limit would
+    job.wait()
+    job.stderr.close()
+    first = log.read_text()
+    assert "nothing to resume: starting at epoch 1 (no resume state in " in first
+    assert "epoch 3/4:" not in first
+    assert pd.read_csv(tmp_path / "state/history.csv").epoch.tolist() == [1, 2]
+
+    log.unlink()  # Snakemake deletes a job's log before it runs the job again
+    rerun = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    second = log.read_text()
+    assert "resuming from epoch 3 of 4" in second and "nothing to resume" not in second
+    logged = re.findall(
+        r"epoch (\d)/4: .*images/s(?: \(logged (.*), before the resume\))?$", second, re.MULTILINE
+    )
+    assert [int(epoch) for epoch, _ in logged] == [1, 2, 3, 4]
+    assert [bool(when) for _, when in logged] == [True, True, False, False]
+    for epoch in (1, 2):  # the lines of the killed job, as it logged them
+        line = re.search(rf"epoch {epoch}/4: .*images/s$", first, re.MULTILINE).group(0)
+        assert f"{line} (logged " in second
+    assert pd.read_csv(tmp_path / "history.csv").epoch.tolist() == [1, 2, 3, 4]

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -193,7 +194,16 @@ def test_fit_resumes_from_the_last_finished_epoch_as_if_never_stopped(tmp_path, 
     pd.testing.assert_frame_equal(history.iloc[:done], first)
     assert {"val_mean_iou", "val_pixel_accuracy", "images_per_s", "seconds"} <= set(history.columns)
     assert (history.precision == "float32").all()
-    assert not paths["state_dir"].exists()
+    # The finished run's state stays, pruned to what training on from it needs.
+    kept = sorted(p.name for p in paths["state_dir"].iterdir())
+    assert re.fullmatch(r"best-000[1-4]\.keras", kept[0])
+    assert kept[1:] == [
+        "completed.json",
+        "epoch-0004.weights.h5",
+        "epochs.log",
+        "history.csv",
+        "run.json",
+    ]
     saved = pd.read_csv(paths["history_path"])
     assert saved.epoch.tolist() == [1, 2, 3, 4]
     model = keras.models.load_model(paths["model_path"])
@@ -259,6 +269,136 @@ def test_fit_starts_afresh_when_the_state_has_more_epochs_than_asked(tmp_path, c
         history = training.fit(*args, fewer, *data, **paths)
     assert f"with other epochs ({len(first)} finished, {len(first) - 1} asked for)" in caplog.text
     assert history.epoch.tolist() == list(range(1, len(first)))
+
+
+def epoch_scalars(folder, tag="epoch_loss"):
+    """(step, value) of a scalar in every TensorBoard event file of a folder, in file order."""
+    import tensorflow as tf
+
+    found = []
+    for events in sorted(folder.glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                if value.tag == tag:
+                    found.append((event.step, float(tf.make_ndarray(value.tensor))))
+    return found
+
+
+def test_more_epochs_train_only_the_new_ones_as_a_straight_run_would(tmp_path, caplog):
+    images, masks = tiny_data()
+    args = (lambda: segmentation.build(SIZE, 3), training.TASKS["segmentation"])
+    data = ((images, masks), (images[:8], masks[:8]))
+    three = training.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
+    five = dataclasses.replace(three, epochs=5)
+    straight, straight_model = uninterrupted_fit(tmp_path, *args, five, *data)
+
+    run = tmp_path / "run"
+    paths = dict(
+        model_path=run / "model.keras",
+        history_path=run / "history.csv",
+        state_dir=run / ".train_state",
+        tensorboard_dir=run / "tensorboard",
+    )
+    first = training.fit(*args, three, *data, **paths)
+    assert sorted(p.name for p in (run / "tensorboard").iterdir()) == ["train", "validation"]
+    assert [s for s, _ in epoch_scalars(run / "tensorboard/train")] == [0, 1, 2]
+    with caplog.at_level(logging.INFO):
+        history = training.fit(*args, five, *data, **paths)
+    assert f"training on from the finished run of 3 epochs in {run / '.train_state'}" in (
+        caplog.text
+    )
+    assert "resuming from epoch 4 of 5" in caplog.text
+    trained = re.findall(r"epoch (\d)/5: .*images/s$", caplog.text, re.MULTILINE)
+    assert trained == ["4", "5"]  # only the new epochs; 1 to 3 are replayed as logged then
+    assert len(re.findall(r"epoch [123]/3: .*before the resume", caplog.text)) == 3
+    pd.testing.assert_frame_equal(history.iloc[:3], first)
+    learned = ["loss", "pixel_accuracy", "mean_iou", "val_loss", "val_pixel_accuracy"]
+    pd.testing.assert_frame_equal(history[learned], straight[learned], check_exact=True)
+    model = keras.models.load_model(paths["model_path"])
+    for a, b in zip(model.weights, straight_model.weights, strict=True):
+        assert np.array_equal(a, b), a.path
+    # TensorBoard: the new epochs appended to the first run's, each epoch once.
+    losses = epoch_scalars(run / "tensorboard/train")
+    assert [s for s, _ in losses] == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose([v for _, v in losses], history.loss, rtol=1e-6)
+    assert [s for s, _ in epoch_scalars(run / "tensorboard/validation")] == [0, 1, 2, 3, 4]
+
+
+def test_a_finished_run_starts_afresh_for_fewer_epochs_the_same_ones_or_other_settings(
+    tmp_path, caplog
+):
+    images, masks = tiny_data(n=16)
+    args = (lambda: segmentation.build(SIZE, 3), training.TASKS["segmentation"])
+    data = ((images, masks), (images[:8], masks[:8]))
+    state, board = tmp_path / ".train_state", tmp_path / "tensorboard"
+    paths = dict(
+        model_path=tmp_path / "model.keras",
+        history_path=tmp_path / "history.csv",
+        state_dir=state,
+        tensorboard_dir=board,
+    )
+    three = training.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
+    first = training.fit(*args, three, *data, **paths)
+    reruns = [
+        # Epoch 2's weights are gone: its run is trained again.
+        (
+            dataclasses.replace(three, epochs=2),
+            "is from a run with other epochs (3 finished, 2 asked for)",
+        ),
+        # A forced rerun, or one for edited code: the same epochs are trained again.
+        (dataclasses.replace(three, epochs=2), "is of a finished run of the 2 epochs asked for"),
+        (dataclasses.replace(three, learning_rate=5e-4), "is from a run with other settings"),
+    ]
+    for settings, why in reruns:
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            history = training.fit(*args, settings, *data, **paths)
+        afresh = f"starting afresh: the resume state in {state} {why}"
+        assert f"nothing to resume: starting at epoch 1 ({afresh}" in caplog.text
+        assert "resuming" not in caplog.text
+        assert history.epoch.tolist() == list(range(1, settings.epochs + 1))
+        # A fresh start leaves no events of the run before it.
+        assert [s for s, _ in epoch_scalars(board / "train")] == list(range(settings.epochs))
+        if settings.learning_rate == three.learning_rate:
+            pd.testing.assert_frame_equal(
+                history[["loss", "val_loss"]], first[["loss", "val_loss"]].iloc[:2]
+            )
+        else:
+            assert history.loss.iloc[1] != first.loss.iloc[1]
+
+
+def test_a_rerun_that_finds_no_usable_state_says_why(tmp_path, caplog):
+    images, masks = tiny_data(n=16)
+    args = (lambda: segmentation.build(SIZE, 3), training.TASKS["segmentation"])
+    state = tmp_path / "state"
+    paths = dict(
+        model_path=tmp_path / "model.keras", history_path=tmp_path / "h.csv", state_dir=state
+    )
+    one = training.Settings(epochs=1, batch_size=8, precision="float32", optimizer="adam")
+    # Reads: the checksum, two batches Keras inspects for their shapes, then epoch 1's two.
+    with caplog.at_level(logging.INFO), pytest.raises(Exception, match="Interrupt"):
+        training.fit(*args, one, (FailingImages(images, 5), masks), (images, masks), **paths)
+    assert (state / "run.json").exists() and not list(state.glob("epoch-*"))
+    assert f"nothing to resume: starting at epoch 1 (no resume state in {state})" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        training.fit(*args, one, (images, masks), (images, masks), **paths)
+    assert (
+        f"nothing to resume: starting at epoch 1 (the state in {state} has no finished epoch)"
+        in caplog.text
+    )
+    (state / "epoch-0001.weights.h5").write_bytes(b"not a weights file")
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        history = training.fit(
+            *args, dataclasses.replace(one, epochs=2), (images, masks), (images, masks), **paths
+        )
+    assert re.search(
+        r"WARNING .*nothing to resume: starting at epoch 1 \(starting afresh: the resume state "
+        rf"in {re.escape(str(state))} cannot be loaded \(",
+        caplog.text,
+    )
+    assert history.epoch.tolist() == [1, 2]
 
 
 def test_a_run_that_never_reaches_a_finite_val_loss_says_it_diverged(tmp_path):
@@ -355,8 +495,11 @@ s = training.Settings(epochs=2, batch_size=8, optimizer="sgd", learning_rate=0.0
 out = sys.argv[1]
 task = training.TASKS["segmentation"]
 h = training.fit(lambda: segmentation.build(32, 3), task, s, (x, y), (x, y),
-                 out + "/model.keras", out + "/history.csv", out + "/state")
+                 out + "/model.keras", out + "/history.csv", out + "/state", out + "/board")
 print("epochs", h.epoch.tolist())
+import pathlib
+events = pathlib.Path(out, "board").rglob("events.out.tfevents.*")
+print("tensorboard events in", sorted({e.parent.name for e in events}))
 s2 = dataclasses.replace(s, micro_batches=2)
 h2 = training.fit(lambda: segmentation.build(32, 3), task, s2, (x, y), (x, y),
                   out + "/model2.keras", out + "/history2.csv", out + "/state2")
@@ -370,7 +513,8 @@ print("mean_iou as Keras counts", np.allclose(h.val_mean_iou, h.val_keras_iou))
 
 
 def test_the_same_training_code_runs_on_jax(tmp_path):
-    """Training runs on JAX, and its callbacks let Keras dispatch steps without waiting."""
+    """Training runs on JAX, TensorBoard's events included, and its callbacks (TensorBoard's
+    too) let Keras dispatch steps without waiting."""
     pytest.importorskip("jax")
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -384,6 +528,7 @@ def test_the_same_training_code_runs_on_jax(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "epochs [1, 2]" in result.stdout
+    assert "tensorboard events in ['train', 'validation']" in result.stdout
     assert "micro-batches train alike True" in result.stdout
     assert "batch hooks on the main thread [False]" in result.stdout
     assert "mean_iou as Keras counts True" in result.stdout

@@ -87,8 +87,13 @@ def test_demo_produces_every_output_of_the_contract(demo):
     for rule in ("train", "index", "arrays_segmentation"):
         assert list((demo / "logs").rglob(f"*{rule.split('_')[0]}*.log")), rule
     assert list((demo / "benchmarks").rglob("*.tsv"))
-    # The resume state of training is removed after success.
-    assert not list((demo / "results").rglob(".train_state"))
+    # A finished training keeps its resume state, for training on with more epochs, and its
+    # TensorBoard events.
+    assert len(list((demo / "results").rglob(".train_state/completed.json"))) == 6
+    for run in ("segmentation/book/seed_1", "classification/convnet/seed_1337"):
+        for split in ("train", "validation"):
+            events = demo / "logs/tensorboard" / run / split
+            assert list(events.glob("events.out.tfevents.*")), events
 
 
 def test_demo_arrays_follow_the_split(demo):
@@ -648,3 +653,18 @@ def test_each_seeds_metrics_are_recomputed_from_its_saved_model(demo):
         for s in (1337, 1)
     )
     assert first["confusion_matrix"] != second["confusion_matrix"]  # two draws, not one twice
+
+
+def test_more_epochs_train_only_the_new_ones(demo, tmp_path):
+    copy = shutil.copytree(demo, tmp_path / "copy", symlinks=True)
+    run = copy / "results/classification/convnet/seed_1337"
+    before = pd.read_csv(run / "history.csv")
+    longer = {"classification": {"train": {"convnet": {"epochs": 12}}}}
+    args = [a for a in demo_config(copy, "longer.yaml", longer) if a != "--dry-run"]
+    snakemake(copy, str(run.relative_to(copy) / "metrics.json"), *args)
+    log = (copy / "logs/classification/train_convnet_seed_1337.log").read_text()
+    assert "training on from the finished run of 10 epochs" in log, log[-2000:]
+    assert "epoch 1/12" not in log  # not trained again
+    after = pd.read_csv(run / "history.csv")
+    assert after.epoch.tolist() == list(range(1, 13))
+    pd.testing.assert_frame_equal(after.iloc[:10], before)  # the first ten epochs, as they were

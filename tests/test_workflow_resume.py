@@ -36,9 +36,9 @@ def test_killed_training_resumes_at_the_last_finished_epoch(tmp_path):
     args = ["--cores", "2", "--configfile=tiny.yaml"]
     snakemake(workdir, *args, "results/data/segmentation/val_masks.npy")
 
-    state = workdir / "results/segmentation/book/.train_state/history.csv"
+    state = workdir / "results/segmentation/book/seed_1337/.train_state/history.csv"
     job = subprocess.Popen(
-        [*SNAKEMAKE, *args, "results/segmentation/book/model.keras"],
+        [*SNAKEMAKE, *args, "results/segmentation/book/seed_1337/model.keras"],
         cwd=workdir,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -54,22 +54,23 @@ def test_killed_training_resumes_at_the_last_finished_epoch(tmp_path):
     job.wait()
     before = pd.read_csv(state)
     finished = len(before)
-    assert not (workdir / "results/segmentation/book/history.csv").exists()
+    assert not (workdir / "results/segmentation/book/seed_1337/history.csv").exists()
 
     snakemake(workdir, "--unlock", *args)
-    snakemake(workdir, *args, "results/segmentation/book/model.keras")
+    snakemake(workdir, *args, "results/segmentation/book/seed_1337/model.keras")
 
-    log = (workdir / "logs/segmentation/train_book.log").read_text()
+    log = (workdir / "logs/segmentation/train_book_seed_1337.log").read_text()
     resumed = [int(n) for n in re.findall(r"resuming from epoch (\d+)", log)]
     assert resumed, log[-3000:]
     # The last recorded epoch, or the one after it when its backup was written too.
     assert resumed[0] in (finished, finished + 1)
-    history = pd.read_csv(workdir / "results/segmentation/book/history.csv")
+    history = pd.read_csv(workdir / "results/segmentation/book/seed_1337/history.csv")
     assert history.epoch.tolist() == list(range(1, 9))
     kept = resumed[0] - 1
     pd.testing.assert_frame_equal(history.iloc[:kept], before.iloc[:kept])
-    assert "epoch 1/8" not in log  # the rerun did not start over
-    assert not state.parent.exists()
+    assert "nothing to resume" not in log  # the rerun did not start over
+    assert all(f"epoch {n}/8:" in log for n in range(1, 9))  # the killed job's epochs replayed
+    assert (state.parent / "completed.json").exists()
 
 
 @pytest.mark.parametrize(

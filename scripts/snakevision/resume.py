@@ -1,7 +1,12 @@
 """A training run's resume state: its epoch log, checkpoints and identity, in a state folder.
 
 The folder is not a declared output, so Snakemake keeps it when a job is killed, and the rerun
-continues from the last finished epoch if it is the same run (claim_state).
+continues from the last finished epoch if it is the same run (claim_state). A finished run
+keeps it too, pruned to what resuming needs: raising `epochs` then trains only the new ones.
+
+Each epoch's files are written in an order a kill at any point cannot break: its history row
+and log line first, then its checkpoints, and only then the line in the job's log. A line in
+the log therefore always names an epoch that a rerun keeps.
 """
 
 from __future__ import annotations
@@ -9,10 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import re
 import shutil
 import time
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,7 +30,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from snakevision.files import atomic, write_csv, write_json
+from snakevision.files import atomic
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +38,33 @@ log = logging.getLogger(__name__)
 # weights file for the random layers' seed states.
 BEST, RESUME = "best-*.keras", "epoch-*.weights.h5"
 SEED_STATES = "snakevision_seed_states"
+# The rest of a state folder: the history rows, the epochs' log lines (replayed into the log
+# of a resumed job, whose log file Snakemake deletes before it runs the job again), the run's
+# identity, and the mark of a run that wrote its outputs.
+HISTORY, LINES, IDENTITY, COMPLETED = "history.csv", "epochs.log", "run.json", "completed.json"
+
+
+@contextmanager
+def durable(target: Path) -> Iterator[Path]:
+    """atomic(target), its data and its name on the disk before the block's caller goes on.
+
+    A rename alone survives a killed process; fsync makes it survive a power cut too, which
+    would otherwise lose a checkpoint whose epoch the log already showed.
+    """
+    with atomic(target) as tmp:
+        yield tmp
+        _fsync(tmp)
+    # The rename; some file systems cannot sync a folder, where the data is synced all the same.
+    with suppress(OSError):
+        _fsync(Path(target).parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def state_dir(model_path: Path) -> Path:
@@ -38,26 +73,70 @@ def state_dir(model_path: Path) -> Path:
 
 
 class EpochLog(keras.callbacks.Callback):
-    """One history row per epoch, kept in the run's state folder so a resumed run continues it."""
+    """One history row and log line per epoch, kept in the run's state folder so a resumed run
+    continues them; with checkpoints, it saves them between the row and the line.
 
-    def __init__(self, path: Path, num_images: int, policy: str, micro_batches: int = 1) -> None:
+    The order is the callback's own, not the callbacks list's: row and line are written first,
+    so a resume state always has its epochs' rows; the line reaches the log only once the
+    checkpoints are on disk, so a rerun never trains again an epoch the log showed.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        num_images: int,
+        policy: str,
+        micro_batches: int = 1,
+        checkpoints: Checkpoints | None = None,
+    ) -> None:
         super().__init__()
         self.path, self.num_images, self.policy = Path(path), num_images, policy
-        self.micro_batches = micro_batches
+        self.micro_batches, self.checkpoints = micro_batches, checkpoints
+        self.lines_path = self.path.with_name(LINES)
         self.rows = pd.read_csv(self.path).to_dict("records") if self.path.exists() else []
+        self.lines = self.lines_path.read_text().splitlines() if self.lines_path.exists() else []
         self._first = True
+
+    def set_model(self, model: keras.Model) -> None:
+        super().set_model(model)
+        if self.checkpoints is not None:
+            self.checkpoints.set_model(model)
+
+    def _keep(self, epochs: int) -> None:
+        """Forget the rows and lines past the first epochs: the resume state never had them."""
+        self.rows = [r for r in self.rows if r["epoch"] <= epochs]
+        self.lines = [line for line in self.lines if _epoch_of_line(line) <= epochs]
+
+    def begin(self, start: int, epochs: int, why: str = "") -> None:
+        """Log where training starts: after the start epochs done, replayed as logged, or at 1."""
+        self._keep(start)
+        if not start:
+            # A discarded state is worth a warning: the work it held is lost.
+            level = logging.WARNING if why.startswith(AFRESH) else logging.INFO
+            why = why or f"the state in {self.path.parent} has no finished epoch"
+            log.log(level, "nothing to resume: starting at epoch 1 (%s)", why)
+            return
+        if start < epochs:
+            log.info(
+                "resuming from epoch %d of %d (state in %s); the epochs before, as logged then:",
+                start + 1,
+                epochs,
+                self.path.parent,
+            )
+        else:
+            log.info(
+                "all %d epochs were done before (state in %s), as logged then:",
+                epochs,
+                self.path.parent,
+            )
+        for line in self.lines:
+            logged, message = line.split("\t", 1)
+            log.info("%s (logged %s, before the resume)", message, logged)
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         if self._first:
             # The first epoch run is where training resumes: rows past it were never backed up.
-            self.rows = [r for r in self.rows if r["epoch"] <= epoch]
-            if epoch:
-                log.info(
-                    "resuming from epoch %d of %d (state in %s)",
-                    epoch + 1,
-                    self.params["epochs"],
-                    self.path.parent,
-                )
+            self._keep(epoch)
             self._first = False
         self.start = self.train_end = time.perf_counter()
 
@@ -77,27 +156,36 @@ class EpochLog(keras.callbacks.Callback):
             precision=self.policy,
             micro_batches=self.micro_batches,
         )
-        self.rows.append(row)
-        write_csv(pd.DataFrame(self.rows), self.path)
         shown = ", ".join(
             f"{k} {v:.4f}"
             for k, v in row.items()
             if isinstance(v, float) and k not in ("seconds", "images_per_s")
         )
-        log.info(
-            "epoch %d/%d: %s, %.1f s, %.1f images/s",
-            epoch + 1,
-            self.params["epochs"],
-            shown,
-            row["seconds"],
-            row["images_per_s"],
+        message = (
+            f"epoch {epoch + 1}/{self.params['epochs']}: {shown}, {row['seconds']:.1f} s, "
+            f"{row['images_per_s']:.1f} images/s"
         )
+        self.rows.append(row)
+        self.lines.append(f"{time.strftime('%Y-%m-%d %H:%M:%S')}\t{message}")
+        with durable(self.path) as tmp:
+            pd.DataFrame(self.rows).to_csv(tmp, index=False)
+        with durable(self.lines_path) as tmp:
+            tmp.write_text("".join(f"{line}\n" for line in self.lines))
+        if self.checkpoints is not None:
+            self.checkpoints.on_epoch_end(epoch, logs)
+        log.info("%s", message)
 
     def best_val_loss(self, epochs: int) -> float | None:
         """The lowest val_loss of the first epochs, None if none was recorded."""
         losses = [r.get("val_loss", math.nan) for r in self.rows if r["epoch"] <= epochs]
         finite = [loss for loss in losses if math.isfinite(loss)]
         return min(finite) if finite else None
+
+
+def _epoch_of_line(line: str) -> int:
+    """The epoch a stored log line is about ("<time>\tepoch 3/6: ..."); 0 for no such line."""
+    found = re.search(r"\tepoch (\d+)/", line)
+    return int(found.group(1)) if found else 0
 
 
 class Checkpoints(keras.callbacks.Callback):
@@ -109,7 +197,8 @@ class Checkpoints(keras.callbacks.Callback):
     seed states of the random layers (augmentation, dropout), which Keras leaves out of
     weights: with them a resumed run trains as an uninterrupted one would. Both files are named
     by their epoch, and the ones they replace go only once both are written: a rerun drops a
-    best model newer than its resume state, which came from an epoch it trains again.
+    best model newer than its resume state, which came from an epoch it trains again. Written
+    durably (fsync), as the log line that follows them promises they are kept.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -153,10 +242,10 @@ class Checkpoints(keras.callbacks.Callback):
             self.best_val_loss is None or val_loss < self.best_val_loss
         ):
             self.best_val_loss = val_loss
-            with atomic(self.folder / BEST.replace("*", f"{epoch + 1:04d}")) as tmp:
+            with durable(self.folder / BEST.replace("*", f"{epoch + 1:04d}")) as tmp:
                 self.model.save(tmp)
         save = self.folder / RESUME.replace("*", f"{epoch + 1:04d}")
-        with atomic(save) as tmp:
+        with durable(save) as tmp:
             self.model.save_weights(tmp)
             with h5py.File(tmp, "a") as saved:
                 for i, state in enumerate(_seed_states(self.model)):
@@ -227,26 +316,75 @@ def run_identity(
     return json.loads(json.dumps(identity))  # as it reads back from run.json
 
 
-def claim_state(state_dir: Path, identity: dict, epochs: int) -> None:
+# The start of every reason claim_state gives for discarding a state folder.
+AFRESH = "starting afresh: "
+
+
+def claim_state(state_dir: Path, identity: dict, epochs: int) -> str:
     """Keep state_dir for resuming only if it was left by the same run; record this run there.
 
     Snakemake reruns training when its parameters, code or inputs change; resuming the state of
-    the old run then would silently mix two experiments. Only epochs may differ, as long as
-    the state has not finished more of them than are now asked for.
+    the old run then would silently mix two experiments. Only epochs may differ: a finished run
+    trains on to more of them. Fewer epochs than the state has done start afresh (the weights
+    of the earlier epoch are gone), and so does the rerun of a finished run with its own
+    epochs (a forced rerun, or code that changed). Returns why nothing is resumed ("" if the
+    state is kept; the reason starts with AFRESH where a state was discarded).
     """
-    record = state_dir / "run.json"
-    if state_dir.exists():
-        old = json.loads(record.read_text()) if record.exists() else {}
-        changed = [key for key in identity if old.get(key) != identity[key]]
-        finished = Checkpoints(state_dir).finished()
-        if finished > epochs:
-            changed.append(f"epochs ({finished} finished, {epochs} asked for)")
-        if changed:
-            log.warning(
-                "starting afresh: the resume state in %s is from a run with other %s",
-                state_dir,
-                ", ".join(changed),
-            )
-            shutil.rmtree(state_dir)
+    state_dir, why = Path(state_dir), ""
+    if not state_dir.exists():
+        why = f"no resume state in {state_dir}"
+    elif reason := _unusable(state_dir, identity, epochs):
+        why = f"{AFRESH}the resume state in {state_dir} {reason}"
+        shutil.rmtree(state_dir)
+    elif (done := _completed(state_dir)) is not None:
+        log.info("training on from the finished run of %d epochs in %s", done, state_dir)
+        (state_dir / COMPLETED).unlink()
     state_dir.mkdir(parents=True, exist_ok=True)
-    write_json(identity, record)
+    with durable(state_dir / IDENTITY) as tmp:
+        tmp.write_text(json.dumps(identity, indent=2) + "\n")
+    return why
+
+
+def _unusable(state_dir: Path, identity: dict, epochs: int) -> str:
+    """Why a state folder cannot be resumed by this run, "" if it can."""
+    try:
+        old = json.loads((state_dir / IDENTITY).read_text())
+    except FileNotFoundError:
+        old = {}
+    except (OSError, ValueError) as exc:
+        return f"has an unreadable {IDENTITY} ({exc})"
+    changed = [key for key in identity if old.get(key) != identity[key]]
+    finished = Checkpoints(state_dir).finished()
+    if finished > epochs:
+        changed.append(f"epochs ({finished} finished, {epochs} asked for)")
+    if changed:
+        return f"is from a run with other {', '.join(changed)}"
+    if _completed(state_dir) == epochs:
+        return (
+            f"is of a finished run of the {epochs} epochs asked for: its rerun (forced, or for "
+            "changed code) trains again; more epochs would train on from it"
+        )
+    return ""
+
+
+def _completed(state_dir: Path) -> int | None:
+    """The epochs of the finished run that left state_dir, None if it did not finish."""
+    try:
+        return int(json.loads((state_dir / COMPLETED).read_text())["epochs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def complete(state_dir: Path, epochs: int) -> None:
+    """Mark state_dir as a finished run's, pruned to what training on from it needs."""
+    for leftover in Path(state_dir).glob(".tmp-*"):  # writes a killed job left half done
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    with durable(Path(state_dir) / COMPLETED) as tmp:
+        tmp.write_text(json.dumps({"epochs": epochs}) + "\n")
+
+
+def discard(state_dir: Path, identity: dict, epochs: int, reason: str) -> str:
+    """Remove a state folder this run cannot use, claim a fresh one; why nothing is resumed."""
+    shutil.rmtree(state_dir, ignore_errors=True)
+    claim_state(state_dir, identity, epochs)
+    return f"{AFRESH}the resume state in {state_dir} {reason}"

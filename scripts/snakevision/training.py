@@ -18,7 +18,16 @@ from snakevision import batch_sizes, hardware, precision
 from snakevision.batches import Batches
 from snakevision.files import atomic, write_csv
 from snakevision.metrics import mean_iou
-from snakevision.resume import Checkpoints, EpochLog, all_layers, claim_state, run_identity
+from snakevision.resume import (
+    HISTORY,
+    Checkpoints,
+    EpochLog,
+    all_layers,
+    claim_state,
+    complete,
+    discard,
+    run_identity,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,28 +92,22 @@ def fit(
     model_path: Path,
     history_path: Path,
     state_dir: Path,
+    tensorboard_dir: Path | None = None,
 ) -> pd.DataFrame:
     """Train with the best val_loss model kept, resumable from state_dir, then write outputs.
 
     train and val are (images, labels) arrays, in memory or on disk (npy.Rows). state_dir holds
-    the resume state (snakevision.resume); it is removed after success.
+    the resume state (snakevision.resume); it stays after success, so that more epochs train
+    on from it. tensorboard_dir, if given, receives TensorBoard event files (train/,
+    validation/), continued by a resumed run and emptied by a fresh one.
     """
     warn_if_slow_backend()
     state_dir = Path(state_dir)
     policy = precision.choose(settings.precision)
     keras.mixed_precision.set_global_policy(policy)
-    keras.utils.set_random_seed(settings.seed)
-    model = build()
-    parts = batch_sizes.micro_batches(
-        settings.micro_batches,
-        settings.batch_size,
-        has_batch_norm(model),
-        policy,
-        hardware.has_accelerator(),
-    )
-    claim_state(
-        state_dir, run_identity(model, settings, policy, parts, train, val), settings.epochs
-    )
+    model, parts = compiled(build, task, settings, policy)
+    identity = run_identity(model, settings, policy, parts, train, val)
+    why = claim_state(state_dir, identity, settings.epochs)
     log.info(
         "training %s (%d parameters) on %d images, validating on %d; %s; backend %s, policy %s, "
         "%d micro-batch(es) per batch",
@@ -117,21 +120,26 @@ def fit(
         policy,
         parts,
     )
-    optimizer = OPTIMIZERS[settings.optimizer](
-        learning_rate=settings.learning_rate,
-        gradient_accumulation_steps=parts if parts > 1 else None,
-    )
-    model.compile(
-        optimizer=optimizer,
-        loss=task.loss,
-        metrics=task.metrics(),
-        steps_per_execution=settings.steps_per_execution,
-    )
-    history = EpochLog(state_dir / "history.csv", len(train[0]), policy, parts)
     checkpoints = Checkpoints(state_dir)
-    start = checkpoints.restore(model)
+    try:
+        start = checkpoints.restore(model)
+    except (OSError, KeyError, ValueError) as exc:  # a file h5py or Keras cannot read
+        why = discard(state_dir, identity, settings.epochs, f"cannot be loaded ({exc})")
+        model, parts = compiled(build, task, settings, policy)  # a load may have begun
+        checkpoints, start = Checkpoints(state_dir), 0
+    history = EpochLog(state_dir / HISTORY, len(train[0]), policy, parts, checkpoints)
+    history.begin(start, settings.epochs, why)
     if start and checkpoints.best:
         checkpoints.best_val_loss = history.best_val_loss(start)
+    # The epoch's row, checkpoints and log line, in the order EpochLog keeps (snakevision.resume).
+    callbacks: list[keras.callbacks.Callback] = [history]
+    if tensorboard_dir is not None:
+        if not start:  # another run's curves, or this one's from a start now discarded
+            for kind in ("train", "validation"):
+                shutil.rmtree(Path(tensorboard_dir) / kind, ignore_errors=True)
+        # After the checkpoints: an epoch in the events is one a rerun keeps, never one it
+        # trains again and writes twice.
+        callbacks.append(TensorBoard(tensorboard_dir))
     # Two reader threads keep the next batches ready while the device computes.
     batches = dict(label_dtype=task.label_dtype, workers=2)
     model.fit(
@@ -152,9 +160,7 @@ def fit(
         # Validation needs no gradients: micro-batch sized batches keep memory as low.
         validation_data=Batches(*val, math.ceil(settings.batch_size / parts), **batches),
         epochs=settings.epochs,
-        # The history row is written first: a job killed before the checkpoints redoes the
-        # epoch rather than skipping it.
-        callbacks=[history, checkpoints],
+        callbacks=callbacks,
         verbose=0,
     )
     if not checkpoints.best:
@@ -166,13 +172,59 @@ def fit(
         shutil.copyfile(checkpoints.best, tmp)
     table = pd.DataFrame(history.rows)
     write_csv(table, history_path)
-    shutil.rmtree(state_dir)
+    complete(state_dir, settings.epochs)
     return table
 
 
 def has_batch_norm(model: keras.Model) -> bool:
     """Whether any layer of the model, nested ones included, is a batch normalization."""
     return any(isinstance(layer, keras.layers.BatchNormalization) for layer in all_layers(model))
+
+
+def compiled(
+    build: Callable[[], keras.Model], task: Task, settings: Settings, policy: str
+) -> tuple[keras.Model, int]:
+    """The model built from the run's seed and compiled; its micro-batches per batch."""
+    keras.utils.set_random_seed(settings.seed)
+    model = build()
+    parts = batch_sizes.micro_batches(
+        settings.micro_batches,
+        settings.batch_size,
+        has_batch_norm(model),
+        policy,
+        hardware.has_accelerator(),
+    )
+    optimizer = OPTIMIZERS[settings.optimizer](
+        learning_rate=settings.learning_rate,
+        gradient_accumulation_steps=parts if parts > 1 else None,
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=task.loss,
+        metrics=task.metrics(),
+        steps_per_execution=settings.steps_per_execution,
+    )
+    return model, parts
+
+
+class TensorBoard(keras.callbacks.TensorBoard):
+    """Keras's TensorBoard (epoch scalars and the graph), each epoch's events flushed with it.
+
+    A resumed run adds event files beside the old ones and goes on at its epoch (TensorBoard's
+    step), so the events of a killed run's finished epochs must be on disk, not in a writer's
+    queue. Its batch hooks write nothing when it writes per epoch: they may run off the main
+    thread, which lets JAX queue steps ahead rather than wait for each.
+    """
+
+    async_safe = True
+
+    def __init__(self, log_dir: Path) -> None:
+        super().__init__(log_dir=str(log_dir))
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        super().on_epoch_end(epoch, logs)
+        for writer in self._writers.values():  # Keras keeps them private, and flushes at close
+            writer.flush()
 
 
 # A training step of the demo's models on a 2-core CPU, JAX against TensorFlow: segmentation
