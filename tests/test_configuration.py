@@ -471,7 +471,7 @@ def test_where_to_fix_names_each_keys_source() -> None:
     ]
     line = where_to_fix(problems, FILES, {"segmentation": {"image_size": 52}})
     assert line == (
-        "Fix them where they are set: segmentation.image_size in --config; "
+        "Where to fix: segmentation.image_size in --config; "
         "segmentation.train.book.epochs in --configfile b.yaml."
     )
     assert where_to_fix(["(top level): 'overview' is a required property"], FILES, {}) == (

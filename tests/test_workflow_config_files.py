@@ -50,7 +50,7 @@ def test_bad_files_stop_the_run_before_any_job(tmp_path) -> None:
         assert "interpretation.imagenet.class_index: 'classes.json' has 3 entries" in output
         assert "predict.images entry 'rex.jpg': it is no picture: it holds text" in output
         assert (
-            "Fix them where they are set: interpretation.imagenet.weights in --configfile "
+            "Where to fix: interpretation.imagenet.weights in --configfile "
             "mine.yaml; interpretation.imagenet.class_index, predict.images in --config."
         ) in output
         assert "Job stats" not in output  # nothing was planned

@@ -87,4 +87,4 @@ def where_to_fix(
         labels = [label for label, _ in files] + [COMMAND_LINE]
         return f"Fix the values in {', '.join(labels[:-1])} or {labels[-1]}."
     where = "; ".join(f"{', '.join(keys)} in {source}" for source, keys in places.items())
-    return f"Fix them where they are set: {where}."
+    return f"Where to fix: {where}."
