@@ -18,6 +18,7 @@ report: "report/workflow.rst"
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from snakevision.config_schema import parse_nested_strings
+from snakevision.config_sources import config_files, where_to_fix
 from snakevision.configuration import ConfigError, check
 
 SCHEMA = Path(workflow.basedir) / "config.schema.yaml"
@@ -26,7 +27,10 @@ parse_nested_strings(config, SCHEMA, workflow.config_settings.config)
 try:
     check(config, SCHEMA)
 except ConfigError as error:
-    raise WorkflowError(f"{error}\nFix config.yaml or the values given with --config.")
+    # Name where each value was set: config.yaml, a --configfile (a profile's too), --config.
+    given = workflow.config_settings
+    files = config_files("config.yaml", given.configfiles)
+    raise WorkflowError(f"{error}\n{where_to_fix(error.problems, files, given.config)}")
 
 
 include: "rules/common.smk"

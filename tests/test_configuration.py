@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 import yaml
+from PIL import Image
 from snakevision.config_schema import parse_nested_strings
+from snakevision.config_sources import config_files, source_of, sources_of, where_to_fix
 from snakevision.configuration import ConfigError, check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -350,3 +355,157 @@ def test_a_description_beside_a_ref_is_the_hint() -> None:
     config["split"]["seed"] = -1
     with pytest.raises(ConfigError, match=r"minimum of 0 \(seed of the shuffle before splitting"):
         check(config, SCHEMA)
+
+
+# Files config names, opened cheaply by the check: a wrong one stops the run before any job.
+
+
+def _class_index(entries: int) -> str:
+    return json.dumps({str(i): [f"n{i:08d}", f"class_{i}"] for i in range(entries)})
+
+
+def _png(path: Path) -> Path:
+    Image.new("RGB", (8, 6), "red").save(path, format="PNG")
+    return path
+
+
+def _hdf5(path: Path, userblock: int = 0) -> Path:
+    with h5py.File(path, "w", userblock_size=userblock) as file:
+        file["layer/kernel"] = np.zeros((3, 3), "float32")
+    return path
+
+
+def _imagenet(config: dict, weights: Path, class_index: Path) -> dict:
+    config["interpretation"]["imagenet"].update(
+        weights=str(weights), class_index=str(class_index), images=[]
+    )
+    return config
+
+
+def test_the_imagenet_files_config_names_are_opened(tmp_path: Path) -> None:
+    weights, index = _hdf5(tmp_path / "xception.h5"), tmp_path / "classes.json"
+    index.write_text(_class_index(1000))
+    check(_imagenet(copy.deepcopy(DEFAULT), weights, index), SCHEMA)
+    # HDF5 after a user block, as h5py can write it: the signature sits at byte 512.
+    check(_imagenet(copy.deepcopy(DEFAULT), _hdf5(tmp_path / "u.h5", 512), index), SCHEMA)
+    text = tmp_path / "weights.h5"
+    text.write_text("not weights\n")
+    short = tmp_path / "short.json"
+    short.write_text(_class_index(3))
+    with pytest.raises(ConfigError, match=r"\(2 problem\(s\)\)") as info:
+        check(_imagenet(copy.deepcopy(DEFAULT), text, short), SCHEMA)
+    message = str(info.value)
+    assert f"'{text}' is not an HDF5 weights file (it holds text)" in message
+    assert f"interpretation.imagenet.weights: '{text}' is not an HDF5" in message
+    assert "give Keras' xception_weights_tf_dim_ordering_tf_kernels.h5" in message
+    assert f"interpretation.imagenet.class_index: '{short}' has 3 entries, not the 1000" in message
+    assert "give Keras' imagenet_class_index.json, or set the key to download" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"", "is empty"),
+        (b"PK\x03\x04" + bytes(60), "a zip archive"),
+        (b"<!DOCTYPE html><html>Xception</html>", "an HTML page"),
+    ],
+)
+def test_weights_that_are_no_hdf5_file_say_what_they_hold(tmp_path, content, named) -> None:
+    weights = tmp_path / "w.h5"
+    weights.write_bytes(content)
+    index = tmp_path / "i.json"
+    index.write_text(_class_index(1000))
+    with pytest.raises(ConfigError, match=r"\(1 problem\(s\)\)") as info:
+        check(_imagenet(copy.deepcopy(DEFAULT), weights, index), SCHEMA)
+    assert "interpretation.imagenet.weights: " in str(info.value)
+    assert named in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ("not json", "is not JSON"),
+        ("[1, 2]", "holds a JSON list"),
+        (_class_index(1000).replace('["n00000007", "class_7"]', '"class_7"'), "entry '7'"),
+    ],
+)
+def test_a_class_index_of_another_form_is_refused(tmp_path, content, named) -> None:
+    index = tmp_path / "i.json"
+    index.write_text(content)
+    with pytest.raises(ConfigError, match=r"\(1 problem\(s\)\)") as info:
+        check(_imagenet(copy.deepcopy(DEFAULT), _hdf5(tmp_path / "w.h5"), index), SCHEMA)
+    assert f"interpretation.imagenet.class_index: '{index}' {named}" in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["predict.images", "interpretation.images", "imagenet.images"])
+def test_a_text_file_named_as_a_photo_is_refused_naming_key_and_entry(tmp_path, key) -> None:
+    config = copy.deepcopy(DEFAULT)
+    photo = tmp_path / "rex.jpg"
+    photo.write_text("shopping list: eggs, milk\n")
+    section = config["interpretation"]["imagenet"] if key == "imagenet.images" else None
+    if key == "predict.images":
+        config["predict"]["images"] = [str(photo)]
+    elif key == "interpretation.images":
+        config["interpretation"]["images"] = [str(photo)]
+    else:
+        section["images"] = [str(photo)]
+    with pytest.raises(ConfigError, match=r"\(1 problem\(s\)\)") as info:
+        check(config, SCHEMA)
+    full_key = "interpretation.imagenet.images" if key == "imagenet.images" else key
+    assert f"{full_key} entry '{photo}': it is no picture: it holds text" in str(info.value)
+    assert "point the entry at an image file" in str(info.value)
+    _png(photo)  # a PNG named .jpg: Pillow knows it by its content
+    check(config, SCHEMA)
+
+
+# Where a value was set: the workflow's config.yaml, each --configfile in order, then --config.
+FILES = [
+    ("config.yaml", {"segmentation": {"image_size": 200, "train": {"book": {"epochs": 50}}}}),
+    ("--configfile a.yaml", {"segmentation": {"image_size": 64}}),
+    ("--configfile b.yaml", {"segmentation": {"train": {"book": {"epochs": 3}}}}),
+]
+
+
+def test_the_source_that_set_a_key_last_is_named() -> None:
+    assert source_of(["segmentation", "image_size"], FILES, {}) == "--configfile a.yaml"
+    assert source_of(["segmentation", "train", "book", "epochs"], FILES, {}) == (
+        "--configfile b.yaml"
+    )
+    given = {"segmentation": {"image_size": "52"}}  # as --config passes nested values
+    assert source_of(["segmentation", "image_size"], FILES, given) == "--config"
+    assert sources_of(["segmentation", "image_size"], FILES, given) == [
+        "config.yaml",
+        "--configfile a.yaml",
+        "--config",
+    ]
+    assert source_of(["segmentation", "train", "book", "epochs"], FILES[:1], given) == (
+        "config.yaml"
+    )
+    assert source_of(["segmentation", "models"], FILES, given) is None
+
+
+def test_where_to_fix_names_each_keys_source() -> None:
+    problems = [
+        "segmentation.image_size (52): model book and unet (rule train) needs a multiple of 8",
+        "segmentation.train.book.epochs: 0 is less than the minimum of 1 (see resources/x.jpg)",
+    ]
+    line = where_to_fix(problems, FILES, {"segmentation": {"image_size": 52}})
+    assert line == (
+        "Where to fix: segmentation.image_size in --config; "
+        "segmentation.train.book.epochs in --configfile b.yaml."
+    )
+    assert where_to_fix(["(top level): 'overview' is a required property"], FILES, {}) == (
+        "Fix the values in config.yaml, --configfile a.yaml, --configfile b.yaml or --config."
+    )
+
+
+def test_config_files_are_labelled_as_given(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("split: {seed: 1}\n")
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "demo.yaml").write_text("split: {seed: 2}\n")
+    files = config_files("config.yaml", [tmp_path / "profiles" / "demo.yaml"], root=tmp_path)
+    assert files == [
+        ("config.yaml", {"split": {"seed": 1}}),
+        ("--configfile profiles/demo.yaml", {"split": {"seed": 2}}),
+    ]
+    assert source_of(["split", "seed"], files, {}) == "--configfile profiles/demo.yaml"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -216,9 +219,61 @@ def test_config_check_refuses_unusable_photos_to_predict(photos, message, tmp_pa
         check(config, REPO / "config.schema.yaml")
     assert message in str(raised.value)
     Path("photos").mkdir()
-    Path("photos/rex.jpg").write_bytes(b"")  # present: decoding is the job's to check
+    Path("photos/rex.jpg").write_bytes(b"")
+    config["predict"]["images"] = ["photos/rex.jpg"]
+    with pytest.raises(ConfigError, match="predict.images entry 'photos/rex.jpg': it is empty"):
+        check(config, REPO / "config.schema.yaml")
+    # A picture's header is enough: the rest is the job's to decode.
+    Path("photos/rex.jpg").write_bytes(png_bytes()[:60])
     config["predict"]["images"] = ["photos/rex.jpg", "https://a.example/rex.png"]
     with pytest.raises(ConfigError, match="share the name 'rex'"):
         check(config, REPO / "config.schema.yaml")
     config["predict"]["images"] = ["photos/rex.jpg"]
     check(config, REPO / "config.schema.yaml")
+
+
+def test_a_failed_fetch_says_how_to_get_the_picture_by_hand(http_server, tmp_path) -> None:
+    http_server.status["/cat.jpg"] = 503  # may pass: retried, then given up
+    url, target = http_server.url("/cat.jpg"), tmp_path / "pictures" / "cat.jpg"
+    with pytest.raises(DownloadError) as raised:
+        pictures.fetch(url, target, "interpretation.imagenet.images", retries=2, backoff=0)
+    message = str(raised.value)
+    assert f"could not download {url} after 2 attempt(s)" in message
+    assert f"download the picture by hand to {target} (`curl -L -o {target} {url}`)" in message
+    assert "give a local path to the picture in interpretation.imagenet.images" in message
+    # Nothing written for the archives: no temporary name, no checksum, no archive url.
+    for archive_words in (".fetching-", "sum", "archive"):
+        assert archive_words not in message
+    assert len(http_server.requests) == 2
+
+
+def test_a_content_hash_follows_the_content_not_the_date(tmp_path: Path) -> None:
+    photo = tmp_path / "rex.png"
+    photo.write_bytes(png_bytes())
+    first = pictures.content_hash(str(photo))
+    assert first == hashlib.sha256(png_bytes()).hexdigest()
+    assert pictures.content_hash(str(photo)) == first
+    # Replaced by another picture dated earlier (cp --preserve): the hash changes.
+    os.utime(photo, ns=(10**18, 10**18))
+    older = tmp_path / "older.png"
+    older.write_bytes(png_bytes("L"))
+    os.utime(older, ns=(10**17, 10**17))
+    shutil.copy2(older, photo)
+    assert photo.stat().st_mtime_ns == 10**17
+    assert pictures.content_hash(str(photo)) == hashlib.sha256(png_bytes("L")).hexdigest()
+    assert pictures.content_hash("https://host/rex.png") is None
+    assert pictures.content_hash(str(tmp_path / "missing.png")) is None
+
+
+def test_the_header_check_reads_no_pixels(tmp_path: Path) -> None:
+    # A 3000 x 3000 JPEG cut after its header: opened, not decoded, so it passes here.
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 3000), "blue").save(buffer, format="JPEG")
+    photo = tmp_path / "big.jpg"
+    photo.write_bytes(buffer.getvalue()[:2000])
+    assert pictures.header_problem(photo) is None
+    with pytest.raises(DecodeError):
+        pictures.Picture("big", photo, "k entry 'big.jpg'").load()
+    page = tmp_path / "cat.jpg"
+    page.write_text("<!DOCTYPE html><html><body>A cat</body></html>")
+    assert "an HTML page" in pictures.header_problem(page)

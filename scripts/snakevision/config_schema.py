@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -77,7 +78,16 @@ def _with_catalog(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validator(schema_path: Path) -> jsonschema.protocols.Validator:
-    return _Validator(_with_catalog(yaml.safe_load(Path(schema_path).read_text())))
+    stat = Path(schema_path).stat()
+    return _cached_validator(str(schema_path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_validator(path: str, mtime_ns: int, size: int) -> jsonschema.protocols.Validator:
+    """The schema's validator, read once per version of the file, with libyaml where built."""
+    # Each snakemake call wants it twice: for the --config strings, then for the check.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return _Validator(_with_catalog(yaml.load(Path(path).read_text(), Loader=loader)))
 
 
 def _parsed(text: str) -> Any:

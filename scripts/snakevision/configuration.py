@@ -8,6 +8,7 @@ from typing import Any
 from snakevision.batch_sizes import batch_problem
 from snakevision.config_schema import schema_errors
 from snakevision.downloads import url_problem
+from snakevision.given_files import class_index_problem, hdf5_problem
 from snakevision.models import catalog
 from snakevision.pets import breed_of, species_of
 from snakevision.pictures import file_name, is_url, name_of
@@ -19,7 +20,11 @@ OFFICIAL_IMAGES = {"cat": 2400, "dog": 4990}
 
 
 class ConfigError(ValueError):
-    """An invalid configuration; the message lists every problem found."""
+    """An invalid configuration; the message lists every problem found, `problems` each one."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 def limit_errors(config: dict[str, Any]) -> list[str]:
@@ -151,14 +156,45 @@ def interpretation_errors(config: dict[str, Any]) -> list[str]:
             f"interpretation.images and interpretation.imagenet.images both name pictures "
             f"{shared}: the ImageNet Xception explains both lists; rename one of each"
         )
-    for name in ("weights", "class_index"):
+    return problems + imagenet_file_errors(imagenet)
+
+
+# The ImageNet Xception's files config may name: the check of each file's content, what it
+# must be, and the values the key allows.
+IMAGENET_FILES = {
+    "weights": (
+        hdf5_problem,
+        "give Keras' xception_weights_tf_dim_ordering_tf_kernels.h5 (the ImageNet weights with "
+        "the classifier top), or set the key to download (or none: no ImageNet Xception)",
+        "download, none or a path",
+    ),
+    "class_index": (
+        class_index_problem,
+        "give Keras' imagenet_class_index.json, or set the key to download",
+        "download or a path",
+    ),
+}
+
+
+def imagenet_file_errors(imagenet: dict[str, Any]) -> list[str]:
+    """The weights and class index paths config gives: present, and of the right kind.
+
+    Only their first bytes (weights) or a small file (class index) are read: a wrong file stops
+    the run here, not in the job, which would delete the previous run's outputs as it failed.
+    """
+    problems = []
+    for name, (content_problem, fix, allowed) in IMAGENET_FILES.items():
         value = imagenet[name]
-        if value != "download" and not Path(value).is_file():
-            allowed = "download, none or a path" if name == "weights" else "download or a path"
+        if value == "download":
+            continue
+        key = f"interpretation.imagenet.{name}"
+        if not Path(value).is_file():
             problems.append(
-                f"interpretation.imagenet.{name}: no such file {value!r} (a path is relative to "
-                f"the working directory); allowed: {allowed}"
+                f"{key}: no such file {value!r} (a path is relative to the working directory); "
+                f"allowed: {allowed}"
             )
+        elif problem := content_problem(Path(value)):
+            problems.append(f"{key}: {value!r} {problem}; {fix}")
     return problems
 
 
@@ -188,4 +224,4 @@ def check(config: dict[str, Any], schema_path: Path) -> None:
         problems = limit_errors(config)
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
-        raise ConfigError(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
+        raise ConfigError(f"invalid configuration ({len(problems)} problem(s)):\n{lines}", problems)

@@ -134,6 +134,21 @@ def retry_options(settings: dict[str, float]) -> dict[str, float]:
     }
 
 
+def _archive_advice(url: str, target: Path, expected: Expected, local: bool) -> str:
+    """What to do when an archive cannot be fetched: by hand, or from another copy."""
+    if local:
+        return "check the path, or set the archive's url to another copy"
+    digest = expected.sha256 or expected.md5
+    check = ""
+    if digest:
+        tool = "sha256sum" if expected.sha256 else "md5sum"
+        check = f"; `{tool} {target}` must print {digest}"
+    return (
+        f"download it by hand (`curl -L -o {target} {url}`{check}), or set the archive's url to "
+        "a mirror or a file:// path"
+    )
+
+
 def download(
     url: str,
     target: Path,
@@ -142,10 +157,12 @@ def download(
     retries: int = 5,
     backoff: float = 2.0,
     timeout: float = 60.0,
+    fix: str | None = None,
 ) -> None:
     """Fetch url to target via a temporary file, verify it, then rename it into place.
 
-    An archive already at target with the right checksum is kept as it is.
+    An archive already at target with the right checksum is kept as it is. fix: what the error
+    tells the user to do when the fetch fails for good; by default, the archive's advice.
     """
     target = Path(target)
     if is_valid(target, expected):
@@ -172,16 +189,7 @@ def download(
                 exc.close()  # its connection, which nothing else reads
             if not _may_pass(exc, local) or attempt == retries:
                 # The partial file stays: the next run resumes it, and verifies it in the end.
-                sum_tool = "sha256" if expected.sha256 else "md5"
-                digest = expected.sha256 or expected.md5
-                if local:
-                    advice = "check the path, or set the archive's url to another copy"
-                else:
-                    advice = (
-                        f"download it by hand (`curl -L -o {target} {url}`; `{sum_tool}sum "
-                        f"{target}` must print {digest}), or set the archive's url to a mirror "
-                        "or a file:// path"
-                    )
+                advice = fix or _archive_advice(url, target, expected, local)
                 raise DownloadError(
                     f"could not download {url} after {attempt} attempt(s): {exc}. To fix: {advice}"
                 ) from exc

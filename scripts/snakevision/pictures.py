@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
 import urllib.parse
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from snakevision.archives import Expected
 from snakevision.downloads import download, url_problem
 from snakevision.files import read_csv
+from snakevision.given_files import looks_like
 from snakevision.images import DecodeError, open_rgb
 from snakevision.pets import SPECIES, members
 
@@ -44,6 +48,29 @@ def local_path(entry: str, folder: str) -> str:
     return os.path.join(folder, file_name(entry)) if is_url(entry) else entry
 
 
+def content_hash(entry: str) -> str | None:
+    """The sha256 of a local entry's file, as a rule's param: new content reruns the rule.
+
+    Snakemake compares a large input by modification time only, so a photo replaced by an
+    older-dated copy would rerun nothing. None for a URL (its fetched copy is the input) and a
+    missing file (the config check names it). A few MB hash in milliseconds, once per run.
+    """
+    if is_url(entry):
+        return None
+    try:
+        stat = os.stat(entry)
+    except OSError:
+        return None
+    return _sha256(os.path.abspath(entry), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    """The file's sha256, streamed; cached per version of the file (every job asks again)."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
 def problems(entries: list[str], key: str) -> list[str]:
     """What makes entries unusable, one line each, naming the key and the entry."""
     found = []
@@ -58,6 +85,8 @@ def problems(entries: list[str], key: str) -> list[str]:
             )
         elif not is_url(entry) and not Path(entry).is_file():
             found.append(f"{where}: no such file (a path is relative to the working directory)")
+        elif not is_url(entry) and (problem := header_problem(Path(entry))):
+            found.append(f"{where}: {problem}; point the entry at an image file (JPEG, PNG...)")
     counts = Counter(name_of(entry) for entry in entries)
     for name in sorted(n for n, count in counts.items() if count > 1):
         same = [e for e in entries if name_of(e) == name]
@@ -65,21 +94,54 @@ def problems(entries: list[str], key: str) -> list[str]:
     return found
 
 
+def header_problem(path: Path) -> str | None:
+    """Why path is no picture Pillow can open, from its header alone (nothing is decoded).
+
+    The config check's test: milliseconds for a photo of any size. A picture whose data is
+    damaged past its header still passes; the job that decodes it names it.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # EXIF chatter
+            with Image.open(path) as image:
+                image.format  # noqa: B018 - identified from the header by open()
+    except Image.DecompressionBombError as exc:  # a damaged header, or a photo of 180+ Mpx
+        return f"its header says it is too large to decode ({exc})"
+    except UnidentifiedImageError:
+        if path.stat().st_size == 0:
+            return "it is empty (a download or copy that did not finish?)"
+        return f"it is no picture: it holds {_what_it_is(path)}"
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    except (SyntaxError, ValueError) as exc:  # a format's plugin refusing a broken header
+        return f"its picture header is broken ({exc})"
+    return None
+
+
 def _what_it_is(path: Path) -> str:
     """A hint at what a file that is no picture holds, from its first bytes."""
-    head = path.read_bytes()[:512].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
-        return "an HTML page (a web page about the picture, not the picture itself?)"
-    return "no picture format Pillow knows"
+    with open(path, "rb") as file:
+        return looks_like(file.read(512)) or "no picture format Pillow knows"
+
+
+def fetch_advice(url: str, target: Path, key: str) -> str:
+    """What to do when a picture cannot be fetched: put it there by hand, or name a local copy."""
+    return (
+        f"download the picture by hand to {target} (`curl -L -o {target} {url}`) and rerun, "
+        f"or give a local path to the picture in {key} instead of the URL"
+    )
 
 
 def fetch(url: str, target: Path, key: str, **retry: float) -> None:
-    """Download url to target, retried as the archives are; refuse anything but a picture."""
+    """Download url to target, retried as the archives are; refuse anything but a picture.
+
+    key: the config key that names url, for messages.
+    """
     target = Path(target)
     tmp = target.with_name(f".fetching-{target.name}")
     tmp.unlink(missing_ok=True)  # a killed run's file: download() would take it as done
     try:
-        download(url, tmp, Expected(), **retry)
+        download(url, tmp, Expected(), fix=fetch_advice(url, target, key), **retry)
         Picture(name_of(url), tmp, f"{key} entry {url!r}").load()  # refuse anything else
         os.replace(tmp, target)
     finally:
