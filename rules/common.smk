@@ -11,7 +11,7 @@ from snakemake.io import regex_from_filepattern
 from snakevision import batch_sizes
 from snakevision.imports import library_modules
 from snakevision.models import catalog
-from snakevision.pictures import file_name, is_url, local_path, name_of
+from snakevision.pictures import content_hash, file_name, is_url, local_path, name_of
 
 # Path roots.
 SCRIPTS = Path(workflow.basedir) / "scripts"
@@ -403,6 +403,21 @@ def is_imagenet(wildcards):
 def imagenet_url(wildcards):
     """Where an ImageNet Xception file is fetched from."""
     return IMAGENET_DOWNLOADS[wildcards.file]["url"]
+
+
+def pictures_content(wildcards):
+    """Each local picture's sha256, by entry: new content at the same path reruns the job."""
+    return {
+        entry: content_hash(entry)
+        for entries in picture_entries(wildcards.model).values()
+        for entry in entries
+        if not is_url(entry)
+    }
+
+
+def photo_content(wildcards):
+    """The photo's sha256: new content at the same path reruns its prediction."""
+    return content_hash(PHOTOS[wildcards.image])
 
 
 def imagenet_md5(wildcards):

@@ -72,6 +72,7 @@ rule explain:
         runtime=60,
     params:
         pictures=explained_pictures,
+        content=pictures_content,  # a picture replaced at the same path reruns the job
         gradcam=gradcam_settings,
         imagenet=False,
         backend=BACKEND,
@@ -88,6 +89,7 @@ use rule explain as explain_imagenet with:
         model=one_of([IMAGENET]),
     params:
         pictures=explained_pictures,
+        content=pictures_content,  # a picture replaced at the same path reruns the job
         gradcam=gradcam_settings,
         imagenet=True,
         backend=BACKEND,

@@ -57,6 +57,7 @@ rule predict:
         runtime=30,
     params:
         entry=photo_entry,
+        content=photo_content,  # a photo replaced at the same path reruns its prediction
         key="predict.images",
         segmenters=SEGMENTERS,
         classifiers=CLASSIFIERS,
