@@ -6,7 +6,7 @@ from snakevision.job import start
 
 job = start(snakemake)
 
-from snakevision.pictures import Picture
+from snakevision.images import Picture
 from snakevision.predict import predict_photo
 
 params = job.params

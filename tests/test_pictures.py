@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from snakevision import pictures
+from snakevision import images, pictures
 from snakevision.archives import DownloadError
 from snakevision.images import DecodeError
 
@@ -86,7 +86,7 @@ def test_fetch_of_a_missing_url_fails_without_retrying_for_long(http_server, tmp
 def test_pictures_load_as_rgb(tmp_path: Path, mode: str) -> None:
     path = tmp_path / "pic.png"
     path.write_bytes(png_bytes(mode))
-    image = pictures.Picture("pic", path, "k entry 'pic.png'").load()
+    image = images.Picture("pic", path, "k entry 'pic.png'").load()
     assert image.mode == "RGB" and np.asarray(image).shape == (20, 30, 3)
 
 
@@ -94,7 +94,7 @@ def test_a_picture_that_is_not_one_names_its_entry(tmp_path: Path) -> None:
     path = tmp_path / "notes.jpg"
     path.write_text("shopping list")
     with pytest.raises(DecodeError, match=r"k entry 'notes\.jpg': .*notes\.jpg is not a usable"):
-        pictures.Picture("notes", path, "k entry 'notes.jpg'").load()
+        images.Picture("notes", path, "k entry 'notes.jpg'").load()
 
 
 def test_chosen_takes_the_first_test_cats_and_dogs_then_the_entries(tmp_path: Path) -> None:
@@ -273,7 +273,7 @@ def test_the_header_check_reads_no_pixels(tmp_path: Path) -> None:
     photo.write_bytes(buffer.getvalue()[:2000])
     assert pictures.header_problem(photo) is None
     with pytest.raises(DecodeError):
-        pictures.Picture("big", photo, "k entry 'big.jpg'").load()
+        images.Picture("big", photo, "k entry 'big.jpg'").load()
     page = tmp_path / "cat.jpg"
     page.write_text("<!DOCTYPE html><html><body>A cat</body></html>")
     assert "an HTML page" in pictures.header_problem(page)

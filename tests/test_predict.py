@@ -12,8 +12,7 @@ from keras import layers
 from matplotlib.colors import to_rgb
 from PIL import Image
 from snakevision import predict
-from snakevision.images import DecodeError
-from snakevision.pictures import Picture
+from snakevision.images import DecodeError, Picture
 from snakevision.plots import CLASS_COLOURS
 
 SIZE = 32  # both tasks' input size here

@@ -668,3 +668,19 @@ def test_more_epochs_train_only_the_new_ones(demo, tmp_path):
     after = pd.read_csv(run / "history.csv")
     assert after.epoch.tolist() == list(range(1, 13))
     pd.testing.assert_frame_equal(after.iloc[:10], before)  # the first ten epochs, as they were
+
+
+def test_a_photo_replaced_by_older_dated_content_reruns_its_prediction(demo, tmp_path):
+    copy = shutil.copytree(demo, tmp_path / "copy", symlinks=True)
+    photo = copy / "profiles/demo/pet.jpg"
+    other = tmp_path / "other.jpg"
+    with Image.open(photo) as pet:
+        pet.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(other)
+    old = photo.stat().st_mtime - 3600
+    os.utime(other, (old, old))  # a copy that keeps an older date than the outputs
+    shutil.copy2(other, photo)
+    assert planned_jobs(snakemake(copy, *DEMO, "--dry-run").stdout) == {
+        "predict": 1,
+        "resources": 1,
+        "all": 1,
+    }

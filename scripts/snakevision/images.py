@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from snakevision.given_files import looks_like
 
 # Trimap values in the files: 1 pet, 2 background, 3 border; labels are these minus one.
 TRIMAP_VALUES = (1, 2, 3)
@@ -142,3 +145,28 @@ def load_mask(path: Path, size: int) -> np.ndarray:
     """Label mask of shape (size, size, 1), values 0 pet, 1 background, 2 border."""
     trimap = open_trimap(path).resize((size, size), Image.Resampling.NEAREST)
     return (np.asarray(trimap, dtype=np.uint8) - 1)[..., None]
+
+
+def what_it_is(path: Path) -> str:
+    """A hint at what a file that is no picture holds, from its first bytes."""
+    with open(path, "rb") as file:
+        return looks_like(file.read(512)) or "no picture format Pillow knows"
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture to explain: its name in output paths, its file, and where config named it."""
+
+    name: str
+    path: Path
+    origin: str  # for messages: the config entry, or the test split
+
+    def load(self) -> Image.Image:
+        """The picture as RGB at its own resolution; an error names where config has it."""
+        try:
+            return open_rgb(self.path)
+        except DecodeError as exc:
+            raise DecodeError(
+                f"{self.origin}: {self.path} is not a usable picture ({exc}; it holds "
+                f"{what_it_is(self.path)}); point the entry at an image file (JPEG, PNG...)"
+            ) from exc

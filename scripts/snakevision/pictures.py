@@ -9,7 +9,6 @@ import re
 import urllib.parse
 import warnings
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -18,8 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from snakevision.archives import Expected
 from snakevision.downloads import download, url_problem
 from snakevision.files import read_csv
-from snakevision.given_files import looks_like
-from snakevision.images import DecodeError, open_rgb
+from snakevision.images import Picture, what_it_is
 from snakevision.pets import SPECIES, members
 
 # A name that is safe as a folder name and as a Snakemake wildcard value.
@@ -110,18 +108,12 @@ def header_problem(path: Path) -> str | None:
     except UnidentifiedImageError:
         if path.stat().st_size == 0:
             return "it is empty (a download or copy that did not finish?)"
-        return f"it is no picture: it holds {_what_it_is(path)}"
+        return f"it is no picture: it holds {what_it_is(path)}"
     except OSError as exc:
         return f"it cannot be read ({exc.strerror or exc})"
     except (SyntaxError, ValueError) as exc:  # a format's plugin refusing a broken header
         return f"its picture header is broken ({exc})"
     return None
-
-
-def _what_it_is(path: Path) -> str:
-    """A hint at what a file that is no picture holds, from its first bytes."""
-    with open(path, "rb") as file:
-        return looks_like(file.read(512)) or "no picture format Pillow knows"
 
 
 def fetch_advice(url: str, target: Path, key: str) -> str:
@@ -146,25 +138,6 @@ def fetch(url: str, target: Path, key: str, **retry: float) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-@dataclass(frozen=True)
-class Picture:
-    """A picture to explain: its name in output paths, its file, and where config named it."""
-
-    name: str
-    path: Path
-    origin: str  # for messages: the config entry, or the test split
-
-    def load(self) -> Image.Image:
-        """The picture as RGB at its own resolution; an error names where config has it."""
-        try:
-            return open_rgb(self.path)
-        except DecodeError as exc:
-            raise DecodeError(
-                f"{self.origin}: {self.path} is not a usable picture ({exc}; it holds "
-                f"{_what_it_is(self.path)}); point the entry at an image file (JPEG, PNG...)"
-            ) from exc
 
 
 def from_test_split(index: pd.DataFrame, splits: pd.DataFrame, per_species: int) -> list[Picture]:

@@ -13,9 +13,8 @@ from matplotlib.patches import Patch
 from PIL import Image
 
 from snakevision.files import atomic, write_json
-from snakevision.images import resized
+from snakevision.images import Picture, resized
 from snakevision.labels import SPECIES, TRIMAP_CLASSES
-from snakevision.pictures import Picture
 from snakevision.plots import CLASS_COLOURS, DPI, OVERLAY_ALPHA, figure
 
 CAT, DOG = SPECIES
