@@ -146,8 +146,8 @@ CONFIG_CASES = {
         "interpretation.imagenet.weights: no such file 'xception.h5'",
     ),
     "the same name in both lists": (
-        {"images": ["https://a/cat.jpg"]},
-        "interpretation.images and interpretation.imagenet.images both name pictures ['cat']",
+        {"images": ["https://a/elephant.jpg"]},
+        "interpretation.images and interpretation.imagenet.images both name pictures ['elephant']",
     ),
 }
 
