@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 from keras import layers
 from PIL import Image
 from snakevision.interpretation import activations, filters, gradcam, imagenet
-from snakevision.interpretation.layers import last_spatial_layer, shown_layers
+from snakevision.interpretation.layers import gradcam_layer, last_spatial_layer, shown_layers
 from snakevision.models import classification
 from workflow import REPO
 
@@ -125,6 +126,65 @@ def test_filter_grid_is_the_books_layout() -> None:
     assert filters.deprocess(raw, 25).shape == (150, 150, 3)
 
 
+def threshold_model() -> keras.Model:
+    """Two 1x1 relu filters on red: one fires above 0.3 (live on the book's noise), one above 0.7.
+
+    The book's noise spans 0.4..0.6, so the second is 0 all over it: dead, no gradient.
+    """
+    inputs = keras.Input((24, 24, 3))
+    x = layers.Rescaling(1 / 255)(inputs)
+    x = layers.Conv2D(2, 1, activation="relu", name="thresholds")(x)
+    model = keras.Model(inputs, x)
+    kernel = np.zeros((1, 1, 3, 2), dtype="float32")
+    kernel[0, 0, 0] = 1.0
+    model.get_layer("thresholds").set_weights([kernel, np.array([-0.3, -0.7], "float32")])
+    return model
+
+
+def test_filters_dead_on_the_noise_are_counted_and_crossed_out(caplog) -> None:
+    extractor = filters.extractor(threshold_model(), "thresholds", "k")
+    kwargs = {"steps": 5, "scale": 255.0, "batch_size": 2, "seed": 0}
+    start = filters.starts(2, 24, seed=0)
+    with caplog.at_level(logging.INFO, logger="snakevision.interpretation.filters"):
+        images, still = filters.patterns(extractor, [0, 1], 24, **kwargs)
+    assert still.tolist() == [False, True]
+    assert np.array_equal(images[1], start[1]) and not np.array_equal(images[0], start[0])
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith("1 of 2 filters did not move (1)")
+    assert "1 did not move" in caplog.text  # the batch's own line
+    # The grid: the live filter's cell as ascended, the dead one's under a cross.
+    canvas = filters.pattern_grid(extractor, 2, 24, **kwargs)
+    crop = filters.crop_for(24)
+    side = 24 - 2 * crop
+    assert canvas.shape == (side, 2 * side + filters.MARGIN, 3)
+    cells = [canvas[:, :side], canvas[:, side + filters.MARGIN :]]
+    assert np.array_equal(cells[0], filters.deprocess(images[0], crop))
+    assert np.array_equal(cells[1], filters.crossed(filters.deprocess(images[1], crop)))
+
+
+def test_noise_of_more_contrast_wakes_a_filter_dead_on_the_books() -> None:
+    extractor = filters.extractor(threshold_model(), "thresholds", "k")
+    kwargs = {"steps": 5, "scale": 255.0, "batch_size": 2, "seed": 0}
+    wide = filters.starts(2, 24, seed=0, start=(0.0, 1.0))
+    assert wide.min() < 0.05 and wide.max() > 0.95
+    images, still = filters.patterns(extractor, [0, 1], 24, start=(0.0, 1.0), **kwargs)
+    assert not still.any()
+    hot = np.eye(2, dtype="float32")
+    before = np.asarray(filters.mean_activations(extractor, wide, hot, 255.0))
+    after = np.asarray(filters.mean_activations(extractor, images, hot, 255.0))
+    assert (after > before + 0.1).all(), (before, after)
+
+
+def test_a_crossed_out_cell_keeps_its_noise_off_the_diagonals() -> None:
+    cell = np.full((20, 20, 3), 100, dtype=np.uint8)
+    marked = filters.crossed(cell)
+    for y, x in ((0, 0), (10, 9), (19, 0), (0, 19), (19, 19)):  # on a diagonal: white core
+        assert (marked[y, x] == 255).all(), (y, x)
+    assert (marked[0, 2] == 0).all()  # beside the core: the black outline
+    assert (marked[0, 10] == 100).all() and (marked[10, 0] == 100).all()  # off them: as it was
+    assert (cell == 100).all()  # a copy
+
+
 def test_unknown_layer_names_the_key_and_the_choices() -> None:
     with pytest.raises(
         ValueError, match=r"interpretation\.filters\.layers\.convnet: .*'conv9'.*conv5"
@@ -162,6 +222,43 @@ def test_gradcam_mass_falls_on_the_region_the_score_depends_on(weight, corner) -
     share = found.heatmap[cells].sum() / found.heatmap.sum()
     assert share > 0.8, (share, found.heatmap.round(2))
     assert found.heatmap.max() == pytest.approx(1.0)
+
+
+def test_gradcam_explains_the_last_map_of_at_least_7x7_by_default() -> None:
+    # At the demo's 80 px the last maps are 3x3 (convnet pool4, mini Xception block5_add).
+    assert gradcam_layer(classification.convnet(80)).name == "pool3"  # 8x8
+    xception = classification.mini_xception(80)
+    assert gradcam_layer(xception).name == "block3_add"  # 10x10
+    # Not block4_sepconv2 (10x10 too): the block's shortcut bypasses it.
+    assert gradcam_layer(classification.convnet(180)).name == "conv5"  # 7x7
+    assert gradcam_layer(classification.mini_xception(180)).name == "block4_add"  # 11x11
+    image = np.random.default_rng(0).uniform(0, 255, (80, 80, 3)).astype("float32")
+    found = gradcam.explain(xception, image)
+    assert found.layer == "block3_add" and found.heatmap.shape == (10, 10)
+
+
+def test_gradcam_falls_back_to_the_largest_map_when_none_is_7x7() -> None:
+    inputs = keras.Input((8, 8, 3))
+    x = layers.Rescaling(1 / 255)(inputs)  # 8x8, but a picture, not a feature map
+    x = layers.Conv2D(4, 3, activation="relu", name="conv_a")(x)  # 6x6
+    x = layers.Conv2D(4, 1, activation="relu", name="conv_b")(x)  # 6x6, the last of the largest
+    x = layers.MaxPooling2D(2, name="pool")(x)  # 3x3
+    x = layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(x))
+    assert gradcam_layer(model).name == "conv_b"
+    assert gradcam_layer(model, min_side=3).name == "pool"
+
+
+def test_the_books_xception_keeps_its_gradcam_layer() -> None:
+    for size in (299, 200):  # 10x10, 7x7
+        model = keras.applications.Xception(weights=None, input_shape=(size, size, 3))
+        assert gradcam_layer(model).name == "block14_sepconv2_act"
+
+
+def test_a_gradcam_layer_inside_a_residual_block_names_the_key() -> None:
+    image = np.zeros((80, 80, 3), dtype="float32")
+    with pytest.raises(ValueError, match=r"^gc\.key: .*block4_sepconv2 alone"):
+        gradcam.explain(classification.mini_xception(80), image, "block4_sepconv2", "gc.key")
 
 
 def test_gradcam_outputs(tmp_path: Path) -> None:
@@ -252,3 +349,12 @@ def test_the_imagenet_base_keeps_every_weight_of_the_full_model() -> None:
     expected = last(image, training=False)
     np.testing.assert_allclose(base(image, training=False), expected, atol=1e-4)
     assert base.count_params() == full.count_params() - full.get_layer("predictions").count_params()
+
+
+def test_imagenet_preprocessing_is_keras_own_and_leaves_the_picture_alone() -> None:
+    picture = np.random.default_rng(0).uniform(0, 255, (4, 4, 3)).astype("float32")
+    kept = picture.copy()
+    expected = keras.applications.xception.preprocess_input(picture.copy())
+    np.testing.assert_allclose(imagenet.preprocess(picture), expected)
+    np.testing.assert_allclose(imagenet.preprocess(np.uint8(picture)).min(), -1, atol=0.01)
+    assert np.array_equal(picture, kept)  # preprocess_input alone scales it in place

@@ -15,7 +15,7 @@ from keras import ops
 from PIL import Image
 
 from snakevision.interpretation.gradients import value_and_grad
-from snakevision.interpretation.layers import last_spatial_layer, layer_named
+from snakevision.interpretation.layers import ends_in_output, gradcam_layer, layer_named
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +38,19 @@ def as_float(image: np.ndarray) -> np.ndarray:
     return image.astype("float32")
 
 
-def _head(model: keras.Model, layer: keras.Layer) -> keras.Model:
+def _head(model: keras.Model, layer: keras.Layer, key: str) -> keras.Model:
     """The layers after `layer` as a model of its output (the book's classifier_model).
 
-    They must form a chain, as a classifier's pooling, dropout and dense layers do.
+    The output must follow from the layer's output alone: a residual block's add, not a
+    layer inside the block, whose shortcut bypasses it.
     """
-    start = model.layers.index(layer)
-    inputs = keras.Input(shape=layer.output.shape[1:])
-    x, previous = inputs, layer
-    for following in model.layers[start + 1 :]:
-        if following.input is not previous.output:
-            raise ValueError(
-                f"{model.name}: the layers after {layer.name} are no chain ({following.name} "
-                "takes other inputs); set the model's Grad-CAM layer to a later one in config"
-            )
-        x, previous = following(x), following
-    return keras.Model(inputs, x)
+    if not ends_in_output(model, layer):
+        raise ValueError(
+            f"{key}: {model.name}'s output does not follow from {layer.name} alone (a shortcut "
+            "bypasses it); name a layer between blocks, such as a residual add, or leave the "
+            "key out for the default"
+        )
+    return keras.Model(layer.output, model.output)
 
 
 def probabilities(outputs: np.ndarray) -> np.ndarray:
@@ -69,11 +66,12 @@ def explain(
 
     The score is the predicted class's probability: for a sigmoid, p for dog and 1 - p for
     cat, so that the map shows the evidence for what the model says either way. layer_name
-    (from config, at key) chooses the feature map; by default the last one (layers.py).
+    (from config, at key) chooses the feature map; by default the last one of at least 7x7
+    (layers.gradcam_layer).
     """
-    layer = layer_named(model, layer_name, key) if layer_name else last_spatial_layer(model)
+    layer = layer_named(model, layer_name, key) if layer_name else gradcam_layer(model)
     features = keras.Model(model.input, layer.output)(image[None].astype("float32"), training=False)
-    head = _head(model, layer)
+    head = _head(model, layer, key)
     probs = probabilities(ops.convert_to_numpy(head(features, training=False)))
     explained = int(np.argmax(probs))
     sigmoid = head.output.shape[-1] == 1

@@ -31,8 +31,9 @@ def without_top(model: keras.Model, size: int) -> keras.Model:
 
 
 def preprocess(image: np.ndarray) -> np.ndarray:
-    """Xception's preprocess_input: pixels 0..255 to -1..1."""
-    return image.astype("float32") / 127.5 - 1.0
+    """Xception's own preprocess_input (pixels 0..255 to -1..1), on a float32 copy."""
+    # preprocess_input scales a float array in place: astype copies, so the caller's stays.
+    return keras.applications.xception.preprocess_input(image.astype("float32"))
 
 
 def class_names(path: Path, key: str, count: int = 1000) -> list[str]:
