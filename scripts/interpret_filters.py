@@ -27,5 +27,6 @@ canvas = filters.pattern_grid(
     scale=scale,
     batch_size=settings["batch_size"],
     seed=settings["seed"],
+    start=tuple(settings["start"]),
 )
 filters.save(canvas, job.output[0])

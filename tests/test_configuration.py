@@ -66,6 +66,10 @@ def _num_val(value: int) -> Callable[[dict], None]:
 
 
 CASES = {
+    "filter noise upside down": (
+        _set("interpretation.filters.start", [0.6, 0.4]),
+        ["interpretation.filters.start ([0.6, 0.4]): the noise's low end must be below"],
+    ),
     "no seed": (
         _set("segmentation.train.unet.seeds", []),
         ["segmentation.train.unet.seeds: [] should be non-empty"],

@@ -224,7 +224,7 @@ def test_demo_explains_both_classifiers(demo):
             assert predictions["explained"]["class"] == max(probabilities, key=probabilities.get)
     # The demo's 16 filters in a 4x4 grid, each 80 px less the 10 px crop at each edge.
     side = 4 * (80 - 2 * 10) + 3 * 5
-    for figure in ("convnet/conv3", "convnet/conv5", "mini_xception/block3_sepconv1"):
+    for figure in ("convnet/conv1", "convnet/conv3", "mini_xception/block3_sepconv1"):
         with Image.open(results / "filters" / f"{figure}.png") as grid:
             assert grid.size == (side, side)
     assert not (results / "gradcam/xception_imagenet").exists()  # imagenet: none

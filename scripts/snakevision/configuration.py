@@ -141,6 +141,12 @@ def interpretation_errors(config: dict[str, Any]) -> list[str]:
     settings = config["interpretation"]
     imagenet = settings["imagenet"]
     problems = picture_problems(settings["images"], "interpretation.images")
+    low, high = settings["filters"]["start"]
+    if low >= high:
+        problems.append(
+            f"interpretation.filters.start ({[low, high]}): the noise's low end must be below "
+            "its high end; the book's is [0.4, 0.6]"
+        )
     test = config["split"]["classification"]["test"]
     if settings["test_images"] > test:
         problems.append(
