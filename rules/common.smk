@@ -149,7 +149,7 @@ def split_settings(wildcards):
     return config["split"][wildcards.task]
 
 
-# Training and evaluation: one rule each over {task} and {model}.
+# Training and evaluation: one rule each over {task}, {model} and {seed}; summaries.
 
 # The arrays of each split a task uses, and the split each task is evaluated on.
 SPLIT_ARRAYS = {
@@ -415,11 +415,6 @@ def pictures_content(wildcards):
     }
 
 
-def photo_content(wildcards):
-    """The photo's sha256: new content at the same path reruns its prediction."""
-    return content_hash(PHOTOS[wildcards.image])
-
-
 def imagenet_md5(wildcards):
     """The MD5 an ImageNet Xception file must have."""
     return IMAGENET_DOWNLOADS[wildcards.file]["md5"]
@@ -451,6 +446,11 @@ def photo_path(wildcards):
 def photo_entry(wildcards):
     """The photo's config entry (for messages)."""
     return PHOTOS[wildcards.image]
+
+
+def photo_content(wildcards):
+    """The photo's sha256: new content at the same path reruns its prediction."""
+    return content_hash(PHOTOS[wildcards.image])
 
 
 # Report: the settings its front page quotes, and which rule writes which benchmark.
