@@ -148,7 +148,7 @@ def training_curves(
         if not history["val_loss"].isna().all():
             score.axvline(history["epoch"][history["val_loss"].idxmin()], color="grey", ls=":")
         _curve(loss, history, "loss", mark_best=True)
-        score.set_title(metric.replace("_", " "))
+        score.set_title(metric.replace("_iou", " IoU").replace("_", " "))
         loss.set_title("loss")
         fig.suptitle(title)
 
@@ -234,6 +234,7 @@ def seeds_figure(
     models = list(summaries)
     first = next(iter(summaries.values()))
     metric, task = first["main_metric"], first["task"]
+    label = metric.replace("_iou", " IoU").replace("_", " ")
     names = sorted({str(s) for summary in summaries.values() for s in summary["seeds"]}, key=int)
     colour = {seed: plt.get_cmap("tab10")(i % 10) for i, seed in enumerate(names)}
     with figure(path, figsize=(4.5 + 4 * len(models), 5.2)) as fig:
@@ -263,8 +264,8 @@ def seeds_figure(
             fontsize=8,
         )
         left.set_xlim(-0.6, len(models) - 0.4)
-        left.set_ylabel(f"{metric} ({first['split']} split)")
-        left.set_title(f"{metric} of each seed", fontsize=10)
+        left.set_ylabel(f"{label} ({first['split']} split)")
+        left.set_title(f"{label} of each seed", fontsize=10)
         left.grid(axis="y", alpha=0.3)
         marks = [
             Line2D([], [], color="black", linewidth=2.5, label="mean over seeds"),
@@ -306,7 +307,7 @@ def seeds_figure(
             frameon=False,
         )
         fig.suptitle(
-            f"{task.capitalize()}: each seed's {metric} and its loss curves ({seeds(len(names))})"
+            f"{task.capitalize()}: each seed's {label} and its loss curves ({seeds(len(names))})"
         )
         rows = -(-len(marks + curves + dots) // 6)
         fig.subplots_adjust(left=0.07, right=0.98, bottom=0.17 + 0.035 * rows, wspace=0.3)
