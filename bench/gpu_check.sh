@@ -80,8 +80,8 @@ two_trainings() {
     nvidia-smi --query-compute-apps=pid,gpu_bus_id,used_memory --format=csv,noheader -l 2 \
       >smi.txt 2>&1 &
     smi=$!
-    timeout "$seconds" python3 -m snakemake results/segmentation/book/model.keras \
-      results/segmentation/unet/model.keras --profile profiles/demo --cores 16 \
+    timeout "$seconds" python3 -m snakemake results/segmentation/book/seed_1337/model.keras \
+      results/segmentation/unet/seed_1337/model.keras --profile profiles/demo --cores 16 \
       --resources gpu=2 --config "keras_backend=${TWO_TRAININGS_BACKEND:-jax}" ${TWO_TRAININGS_ARGS:-} >snakemake.txt 2>&1
     echo "snakemake exit $?"
     kill "$smi" 2>/dev/null
