@@ -58,6 +58,7 @@ def main() -> None:
     """Explain each model's test pictures with each layer rule; print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("."), help="a finished run")
+    parser.add_argument("--seed", type=int, default=1337, help="the training seed explained")
     parser.add_argument("--models", nargs="+", default=["convnet", "mini_xception"])
     parser.add_argument("--per-species", type=int, default=1, help="test cats and dogs each")
     parser.add_argument("--rules", nargs="+", default=["previous", "current"])
@@ -68,7 +69,7 @@ def main() -> None:
     from snakevision.files import read_csv
     from snakevision.images import open_trimap, resized
     from snakevision.interpretation import gradcam, layers
-    from snakevision.metrics import CLASSIFICATION_CLASSES
+    from snakevision.labels import SPECIES
 
     rules = {"previous": layers.last_spatial_layer, "current": layers.gradcam_layer}
     data = args.workdir / "results/data"
@@ -78,7 +79,7 @@ def main() -> None:
     rows, summary = [], []
     for model_name in args.models:
         model = keras.models.load_model(
-            args.workdir / f"results/classification/{model_name}/model.keras"
+            args.workdir / f"results/classification/{model_name}/seed_{args.seed}/model.keras"
         )
         size = model.input.shape[1]
         for rule in args.rules:
@@ -104,7 +105,7 @@ def main() -> None:
                     "layer": layer.name,
                     "map": shape,
                     "picture": picture.name,
-                    "explained": f"{CLASSIFICATION_CLASSES[chosen_class]} ({probability:.2f})",
+                    "explained": f"{SPECIES[chosen_class]} ({probability:.2f})",
                     "pet_share": pet,
                     "heat_on_pet": on_pet,
                     "focus": on_pet / pet,
