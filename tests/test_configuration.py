@@ -513,3 +513,13 @@ def test_config_files_are_labelled_as_given(tmp_path: Path) -> None:
         ("--configfile profiles/demo.yaml", {"split": {"seed": 2}}),
     ]
     assert source_of(["split", "seed"], files, {}) == "--configfile profiles/demo.yaml"
+
+
+def test_nested_command_line_lists_are_parsed_item_by_item():
+    # --config 'segmentation={train: {book: {seeds: [1, 2]}}}' gives the items as strings.
+    config = copy.deepcopy(DEFAULT)
+    config["segmentation"]["train"]["book"]["seeds"] = ["1", "2"]
+    given = {"segmentation": {"train": {"book": {"seeds": ["1", "2"]}}}}
+    parse_nested_strings(config, SCHEMA, given)
+    assert config["segmentation"]["train"]["book"]["seeds"] == [1, 2]
+    check(config, SCHEMA)

@@ -127,11 +127,14 @@ def parse_nested_strings(
 
 
 def at(tree: Mapping[str, Any], path: list[Any]) -> Any:
-    """The value at path in nested mappings, or None where there is none."""
+    """The value at path in nested mappings and lists (an index), or None where there is none."""
     for key in path:
-        if not isinstance(tree, Mapping) or key not in tree:
+        if isinstance(tree, list) and isinstance(key, int) and 0 <= key < len(tree):
+            tree = tree[key]
+        elif isinstance(tree, Mapping) and key in tree:
+            tree = tree[key]
+        else:
             return None
-        tree = tree[key]
     return tree
 
 
