@@ -129,9 +129,13 @@ def parse_nested_strings(
 def at(tree: Mapping[str, Any], path: list[Any]) -> Any:
     """The value at path in nested mappings and lists (an index), or None where there is none."""
     for key in path:
-        if isinstance(tree, list) and isinstance(key, int) and 0 <= key < len(tree):
-            tree = tree[key]
-        elif isinstance(tree, Mapping) and key in tree:
+        if (
+            isinstance(tree, list)
+            and isinstance(key, int)
+            and 0 <= key < len(tree)
+            or isinstance(tree, Mapping)
+            and key in tree
+        ):
             tree = tree[key]
         else:
             return None
