@@ -412,13 +412,15 @@ def _planned_after_an_edit(demo, path):
         code.write_text(original)  # same content again: Snakemake's checksum sees no change
 
 
-def test_a_touched_script_reruns_nothing_and_an_edited_one_its_rule(demo):
+def test_a_touched_script_reruns_nothing_and_an_edited_one_its_rule(demo, tmp_path):
     # A checkout, an editor's save or a copy without times changes modification times only.
+    # In a copy: a job run later in the shared demo would refuse outputs older than its script.
+    copy = shutil.copytree(demo, tmp_path / "copy", symlinks=True)
     later = time.time() + 60
-    for script in (demo / "scripts").rglob("*.py"):
+    for script in (copy / "scripts").rglob("*.py"):
         os.utime(script, (later, later))
-    assert planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout) == {}
-    jobs = _planned_after_an_edit(demo, "scripts/overview.py")
+    assert planned_jobs(snakemake(copy, *DEMO, "--dry-run").stdout) == {}
+    jobs = _planned_after_an_edit(copy, "scripts/overview.py")
     assert jobs == {"overview": 1, "resources": 1, "all": 1}
 
 
