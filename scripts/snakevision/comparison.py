@@ -6,8 +6,6 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from snakevision.metrics import HEADLINES
-
 # The metric the book publishes for a model and its value (models.catalog.book_figure), or None.
 BookFigures = Mapping[str, "tuple[str, float] | None"]
 
@@ -53,7 +51,6 @@ def headline(summaries: Mapping[tuple[str, str], dict], book: BookFigures) -> pd
         )
         for (task, model), summary in summaries.items()
         for metric, entry in summary["metrics"].items()
-        if metric in HEADLINES[task].metrics
     ]
     columns = ["task", "model", "metric", "value", "sd", "n", "book_value"]
     return pd.DataFrame(rows, columns=columns)

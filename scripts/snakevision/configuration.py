@@ -118,18 +118,16 @@ def size_errors(config: dict[str, Any]) -> list[str]:
     for name, model in catalog.MODELS.items():
         # Built at the task's size: the listed models by rule train, and the summarised ones
         # by rule model_summaries whether listed or not.
-        listed = name in config[model.task]["models"]
-        summarised = name in catalog.summarised()
-        if not model.trains or not (listed or summarised):
+        rules = [
+            *(["train"] if name in config[model.task]["models"] else []),
+            *(["model_summaries"] if name in catalog.summarised() else []),
+        ]
+        if not model.trains or not rules:
             continue
-        rules = " and ".join(
-            [*(["train"] if listed else []), *(["model_summaries"] if summarised else [])]
-        )
-        key = f"{model.task}.image_size"
-        size = config[model.task]["image_size"]
+        key, size = f"{model.task}.image_size", config[model.task]["image_size"]
         if reason := catalog.size_problem(name, size):
-            rule_s = "rules" if " and " in rules else "rule"
-            refused.setdefault((key, size, f"{rule_s} {rules}", reason), []).append(name)
+            named = f"{'rules' if len(rules) > 1 else 'rule'} {' and '.join(rules)}"
+            refused.setdefault((key, size, named, reason), []).append(name)
     return [
         f"{key} ({size}): model {' and '.join(models)} ({rules}) {reason}"
         for (key, size, rules, reason), models in refused.items()

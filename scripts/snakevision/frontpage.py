@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from snakevision.comparison import BookFigures, book_value
+from snakevision.metrics import HEADLINES
 from snakevision.spread import format_spread, learned_sentence, seeds
 
 DECIMALS = 3
@@ -29,7 +30,6 @@ LABELS = {
     "accuracy": "accuracy",
     "auc": "ROC AUC",
 }
-EVALUATED_ON = {"segmentation": "validation split", "classification": "test split"}
 DATA = {
     "synthetic": "synthetic pets drawn in the Oxford-IIIT Pet layout (the offline demo, "
     "not photographs)",
@@ -135,7 +135,7 @@ def front_page(
     )
     lines = ["Results", "-------", ""]
     for task, table in tables.items():
-        lines += _csv_table(f"{task.capitalize()}, on the {EVALUATED_ON[task]}", table)
+        lines += _csv_table(f"{task.capitalize()}, on the {HEADLINES[task].split} split", table)
         if not any(column.startswith(BOOK) for column in table.columns):
             lines += [f"The book publishes no {task} metric.", ""]
         learned = "; ".join(
