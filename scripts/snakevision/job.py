@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from snakevision import gpus
+from snakevision import console, gpus
 
 log = logging.getLogger("snakevision")
 
@@ -78,8 +78,16 @@ def gpus_asked(smk: Any) -> int:
         raise ValueError(f"rule {smk.rule}: resources gpu={value!r} is not a number") from None
 
 
+def console_prefix(rule: str, wildcards: Any) -> str:
+    """What a job's console lines start with: its rule and wildcards, the seed as its folder."""
+    values = [f"seed_{v}" if k == "seed" else str(v) for k, v in dict(wildcards).items()]
+    return " ".join([rule, "/".join(values)]) if values else rule
+
+
 def start(smk: Any) -> Job:
     """Log to the rule's log, choose the Keras backend, threads and GPU before Keras loads."""
+    # The stream the job was started with (Snakemake's console), before the log replaces it.
+    console.attach(os.dup(2), console_prefix(smk.rule, getattr(smk, "wildcards", {})))
     if smk.log:
         _redirect(str(smk.log[0]))
     backend = getattr(smk.params, "backend", None)
