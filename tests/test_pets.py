@@ -319,6 +319,22 @@ def test_segmentation_split_follows_the_book(dataset, index: pd.DataFrame) -> No
     assert table[table.split == "val"].stem.tolist() == stems[-20:]
 
 
+def test_a_training_subset_keeps_the_validation_images(index: pd.DataFrame) -> None:
+    full = pets.split_segmentation(index, 1337, 20)
+    subset = pets.split_segmentation(index, 1337, 20, num_train=30)
+    for name in ("train", "val"):
+        assert full.split.value_counts()[name] >= subset.split.value_counts()[name]
+    assert (subset.split == "train").sum() == 30
+    assert subset[subset.split == "val"].stem.tolist() == full[full.split == "val"].stem.tolist()
+    assert (
+        subset[subset.split == "train"].stem.tolist()
+        == full[full.split == "train"].stem.tolist()[:30]
+    )
+    left = (full.split == "train").sum()
+    with pytest.raises(pets.DatasetError, match=f"num_train is {left + 1}.*at most {left}"):
+        pets.split_segmentation(index, 1337, 20, num_train=left + 1)
+
+
 def test_classification_split(index: pd.DataFrame) -> None:
     table = pets.split_classification(index, 1337, COUNTS)
     species = dict(zip(index.stem, index.species))

@@ -65,9 +65,20 @@ def limit_errors(config: dict[str, Any]) -> list[str]:
     # (known once indexed: rule check_batch_size checks again), the classifiers on exactly
     # split.classification.train per species.
     per_class = split["classification"]["train"]
+    num_train = split["segmentation"].get("num_train")
+    if num_train is not None and num_train > total - num_val:
+        problems.append(
+            f"split.segmentation.num_train ({num_train}) exceeds the images split.segmentation."
+            f"num_val ({num_val}) leaves ({total - num_val} from {origin}); allowed: null or "
+            f"1..{total - num_val}"
+        )
     seg_images = (
-        total - num_val,
-        f"at most: {total} from {origin}, less split.segmentation.num_val {num_val}",
+        (
+            total - num_val,
+            f"at most: {total} from {origin}, less split.segmentation.num_val {num_val}",
+        )
+        if num_train is None
+        else (num_train, f"split.segmentation.num_train {num_train}")
     )
     cls_images = (
         2 * per_class,

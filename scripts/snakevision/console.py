@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import suppress
 
 log = logging.getLogger("snakevision")
 
@@ -28,8 +29,7 @@ def say(message: str) -> None:
     if _console is None:
         return
     line = f"[{_prefix}] {message}\n" if _prefix else f"{message}\n"
-    try:
-        # One write of a short line: lines of parallel jobs on one pipe never interleave.
+    # One write of a short line: lines of parallel jobs on one pipe never interleave. A
+    # console that is gone (a closed terminal) leaves the line in the log alone.
+    with suppress(OSError):
         os.write(_console, line.encode())
-    except OSError:  # the console is gone (a closed terminal): the log still has the line
-        pass

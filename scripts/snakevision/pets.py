@@ -157,8 +157,14 @@ def _usable(index: pd.DataFrame) -> pd.DataFrame:
     return index[index.status == "ok"].sort_values("image", kind="stable")
 
 
-def split_segmentation(index: pd.DataFrame, seed: int, num_val: int) -> pd.DataFrame:
-    """The book's split: shuffle with random.Random(seed), the last num_val for validation."""
+def split_segmentation(
+    index: pd.DataFrame, seed: int, num_val: int, num_train: int | None = None
+) -> pd.DataFrame:
+    """The book's split: shuffle with random.Random(seed), the last num_val for validation.
+
+    num_train, if given, keeps only the first num_train of the rest for training: a smaller run
+    validates on the very images the full one does.
+    """
     stems = _usable(index).stem.tolist()
     if num_val >= len(stems):
         raise DatasetError(
@@ -167,11 +173,17 @@ def split_segmentation(index: pd.DataFrame, seed: int, num_val: int) -> pd.DataF
         )
     random.Random(seed).shuffle(stems)
     cut = len(stems) - num_val
+    if num_train is not None and num_train > cut:
+        raise DatasetError(
+            f"split.segmentation.num_train is {num_train} but only {cut} usable images are left "
+            f"after the {num_val} of num_val; set it to at most {cut}, or null for all of them"
+        )
+    train = cut if num_train is None else num_train
     return pd.DataFrame(
         {
-            "stem": stems,
+            "stem": stems[:train] + stems[cut:],
             "task": "segmentation",
-            "split": ["train"] * cut + ["val"] * num_val,
+            "split": ["train"] * train + ["val"] * num_val,
         }
     )
 
@@ -205,7 +217,7 @@ def split_classification(index: pd.DataFrame, seed: int, counts: dict[str, int])
 def split(index: pd.DataFrame, task: str, seed: int, settings: dict) -> pd.DataFrame:
     """One task's split (stem, task, split); settings is the task's section of config split."""
     if task == "segmentation":
-        table = split_segmentation(index, seed, settings["num_val"])
+        table = split_segmentation(index, seed, settings["num_val"], settings.get("num_train"))
     else:
         counts = {k: settings[k] for k in ("train", "val", "test")}
         table = split_classification(index, seed, counts)
