@@ -205,6 +205,43 @@ def test_seeds_figure_is_a_png_of_the_expected_size(
     assert not list(tmp_path.glob(".tmp-*"))
 
 
+def test_seeds_figure_values_are_each_seeds_score_the_mean_and_the_bars(
+    segmentation_seeds: list[Path],
+) -> None:
+    summaries = {
+        "first": spread.summary(SEEDS, segmentation_seeds),
+        "second": spread.summary(SEEDS[:1], segmentation_seeds[:1]),
+    }
+    histories = {
+        "first": {s: history(10, s) for s in SEEDS},
+        "second": {SEEDS[0]: history(7, 0)},
+    }
+    shown = plots.seeds_figure_values(summaries, histories, {"first": 0.5, "second": None})
+    scores = [json.loads(p.read_text())["mean_iou"] for p in segmentation_seeds]
+    assert shown.seeds == ["1", "2", "7"] and shown.label == "mean IoU"
+    first, second = shown.models
+    # One dot per seed, spread around the model's column, at the seed's own score.
+    assert [(seed, value) for _, seed, value in first.points] == list(zip(["1", "2", "7"], scores))
+    assert [x for x, _, _ in first.points] == pytest.approx([-0.15, 0.0, 0.15])
+    assert [(x, seed) for x, seed, _ in second.points] == [(1.0, "1")]
+    assert first.mean == pytest.approx(np.mean(scores)) and second.mean == scores[0]
+    # Background everywhere scores mean IoU 0.2 on the MAJORITY_ONLY matrix, the highest here.
+    assert first.majority == pytest.approx(max(summaries["first"]["majority_score"].values()))
+    assert (first.book, second.book) == (0.5, None)
+    assert first.tick.splitlines() == [
+        "first",
+        spread.format_spread(summaries["first"]["metrics"]["mean_iou"]),
+        f"{summaries['first']['learned']} of 3 learned",
+    ]
+    # Each seed's curves as recorded, and their mean per epoch.
+    assert list(first.losses) == ["1", "2", "7"]
+    pd.testing.assert_frame_equal(first.losses["2"], histories["first"][2])
+    expected = np.mean([histories["first"][s]["val_loss"] for s in SEEDS], axis=0)
+    np.testing.assert_allclose(first.mean_losses["val_loss"].to_numpy(), expected)
+    assert first.title == "first: loss of 3 seeds" and second.title == "second: loss of 1 seed"
+    assert shown.title == "Segmentation: each seed's mean IoU and its loss curves (3 seeds)"
+
+
 def test_mean_curve_averages_the_epochs_every_seed_ran() -> None:
     runs = {"1": history(4, 1), "2": history(6, 2)}
     mean = plots._mean_curve(runs, "val_loss")
