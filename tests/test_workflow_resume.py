@@ -10,6 +10,7 @@ import time
 
 import pandas as pd
 import pytest
+from snakevision.logfile import last_attempt
 from workflow import SNAKEMAKE, copy_workflow, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
@@ -59,7 +60,8 @@ def test_killed_training_resumes_at_the_last_finished_epoch(tmp_path):
     snakemake(workdir, "--unlock", *args)
     snakemake(workdir, *args, "results/segmentation/book/seed_1337/model.keras")
 
-    log = (workdir / "logs/segmentation/train_book_seed_1337.log").read_text()
+    # The killed attempt's log comes first, then the rerun's.
+    log = last_attempt((workdir / "logs/segmentation/train_book_seed_1337.log").read_text())
     resumed = [int(n) for n in re.findall(r"resuming from epoch (\d+)", log)]
     assert resumed, log[-3000:]
     # The last recorded epoch, or the one after it when its backup was written too.

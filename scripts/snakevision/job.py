@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from snakevision import console, gpus
+from snakevision import console, gpus, logfile
+from snakevision.logfile import fail  # noqa: F401 - for scripts: end a job with a message
 
 log = logging.getLogger("snakevision")
 
@@ -25,20 +26,6 @@ class Job:
     log: Any
     config: dict  # for what must not be a param: a param's change reruns the rule
     gpus: list[str] = field(default_factory=list)  # CUDA_VISIBLE_DEVICES ids it computes on
-
-
-def _redirect(path: str) -> None:
-    """Send stdout, stderr and logging to the rule's log file, line by line."""
-    stream = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the job
-    sys.stdout = sys.stderr = stream
-    os.dup2(stream.fileno(), 1)  # native libraries (TensorFlow, XLA) write to fd 1 and 2
-    os.dup2(stream.fileno(), 2)
-    logging.basicConfig(
-        stream=stream,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
-    )
 
 
 def usable_cpus() -> int:
@@ -87,9 +74,11 @@ def console_prefix(rule: str, wildcards: Any) -> str:
 def start(smk: Any) -> Job:
     """Log to the rule's log, choose the Keras backend, threads and GPU before Keras loads."""
     # The stream the job was started with (Snakemake's console), before the log replaces it.
-    console.attach(os.dup(2), console_prefix(smk.rule, getattr(smk, "wildcards", {})))
+    terminal = os.dup(2)
+    console.attach(terminal, console_prefix(smk.rule, getattr(smk, "wildcards", {})))
     if smk.log:
-        _redirect(str(smk.log[0]))
+        outputs = [str(path) for path in getattr(smk, "output", [])]
+        logfile.open_log(Path(str(smk.log[0])), outputs, terminal)
     backend = getattr(smk.params, "backend", None)
     if backend:
         os.environ["KERAS_BACKEND"] = backend
