@@ -3,10 +3,12 @@
 
 # Downloads are keyed by checksum: the params are what the archive must be. Where and how it is
 # fetched (url, retries, timeouts) the script reads from the config, so a new mirror reruns
-# nothing downstream. `update` keeps a valid archive in place when the rule does rerun.
+# nothing downstream. When the rule does rerun, the script puts back the verified archive from
+# its hard link beside it (downloads.kept_path) instead of fetching it again. (Not `update()`:
+# on a failure it warns "Cannot restore ... no backup found", and it copies the archive first.)
 rule download:
     output:
-        update("resources/downloads/{archive}.tar.gz"),
+        "resources/downloads/{archive}.tar.gz",
     log:
         "logs/data/download_{archive}.log",
     benchmark:

@@ -1,17 +1,20 @@
 """Rule download: fetch one official archive, verify it, rename it into place."""
 
-from snakevision.job import start
+from snakevision.job import fail, start
 
 job = start(snakemake)
 
-from snakevision.archives import Expected
+from snakevision.archives import DownloadError, Expected
 from snakevision.downloads import download, retry_options
 
 # Not params (see rules/data.smk): changing them must not rerun the rules downstream.
 dataset = job.config["dataset"]
-download(
-    dataset["archives"][job.wildcards.archive]["url"],
-    job.output[0],
-    Expected(**job.params.expected),
-    **retry_options(dataset["download"]),
-)
+try:
+    download(
+        dataset["archives"][job.wildcards.archive]["url"],
+        job.output[0],
+        Expected(**job.params.expected),
+        **retry_options(dataset["download"]),
+    )
+except DownloadError as exc:  # its message ends with the fix: the log ends with it, no traceback
+    fail(exc)

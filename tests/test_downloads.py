@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from snakevision.archives import DownloadError, Expected, is_valid, verify
-from snakevision.downloads import download, url_problem
+from snakevision.downloads import download, kept_path, url_problem
 
 PAYLOAD = random.Random(0).randbytes(300_000)
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -23,7 +23,8 @@ def _fetch(server, target: Path, expected: Expected = GOOD, retries: int = 3) ->
 
 
 def _names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
+    """The files in folder but the hard links kept of verified files (see the tests below)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".verified"))
 
 
 @pytest.fixture
@@ -118,6 +119,7 @@ def test_a_part_file_too_long_or_wrong_is_fetched_afresh(served, tmp_path) -> No
         assert target.read_bytes() == PAYLOAD
         assert [h.get("Range") for _, h in served.requests] == [None]  # no resuming of it
         target.unlink()
+        kept_path(target).unlink()  # else put back without a request
         served.requests.clear()
 
 
@@ -190,6 +192,47 @@ def test_valid_target_is_not_fetched_again(served, tmp_path: Path) -> None:
     target.write_bytes(b"stale")  # an invalid file is replaced
     _fetch(served, target)
     assert target.read_bytes() == PAYLOAD and len(served.requests) == 1
+
+
+def test_a_forced_rerun_puts_back_the_verified_file_instead_of_fetching_it(
+    served, tmp_path: Path
+) -> None:
+    target = tmp_path / "a.tar.gz"
+    _fetch(served, target)
+    kept = kept_path(target)
+    assert kept.name == ".a.tar.gz.verified" and kept.samefile(target)  # no space taken
+    target.unlink()  # what Snakemake does to a job's outputs before it runs the job
+    _fetch(served, target)
+    assert target.read_bytes() == PAYLOAD and len(served.requests) == 1
+    # A file that is not the one asked for now is dropped and fetched afresh.
+    other = random.Random(1).randbytes(1000)
+    served.files[PATH] = other
+    target.unlink()
+    _fetch(served, target, Expected(hashlib.sha256(other).hexdigest(), len(other)))
+    assert target.read_bytes() == other and kept.read_bytes() == other
+    assert len(served.requests) == 2
+
+
+def test_a_file_without_a_checksum_keeps_no_link(served, tmp_path: Path) -> None:
+    _fetch(served, tmp_path / "cat.jpg", Expected())  # a picture: nothing to verify it by
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.jpg"]
+
+
+def test_a_host_name_that_does_not_resolve_fails_at_once(tmp_path: Path) -> None:
+    url = "http://pets.invalid/images.tar.gz"  # a reserved name: it never resolves
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        download(url, tmp_path / "a.tar.gz", GOOD, retries=4, backoff=30, timeout=5)
+    assert time.monotonic() - start < 20  # not retried: a first backoff alone is 30 s
+    message = str(info.value)
+    assert f"could not download {url}: the host name pets.invalid could not be resolved" in message
+    assert "not retried" in message and "after" not in message
+    assert message.endswith(
+        "To fix: check the host name in the url; if it is right, this machine cannot look host "
+        "names up (offline?): download it by hand (`curl -L -o "
+        f"{tmp_path / 'a.tar.gz'} {url}`; `sha256sum {tmp_path / 'a.tar.gz'}` must print {SHA}), "
+        "or set the archive's url to a mirror or a file:// path"
+    )
 
 
 def test_file_url(tmp_path: Path) -> None:

@@ -36,6 +36,12 @@ def download_config(server, dataset, sha256=None):
     }
 
 
+def last_logged(output):
+    """The last line of the last failed job's log that Snakemake shows (show-failed-logs)."""
+    block = output.rsplit("\nLogfile ", 1)[1].split("=" * 80 + "\n")[1]
+    return block.rstrip("\n").splitlines()[-1]
+
+
 def archive_requests(server):
     return [path for path, _ in server.requests if path.endswith(".tar.gz")]
 
@@ -91,6 +97,26 @@ def test_download_survives_a_dropped_connection_and_is_never_fetched_twice(
     assert planned_jobs(snakemake(workdir, *forced, "--dry-run").stdout) == {"download": 2}
     snakemake(workdir, *forced)
     assert split.stat().st_mtime_ns == written and archive_requests(http_server) == []
+    log = (workdir / "logs/data/download_images.log").read_text()
+    assert "the verified file of an earlier download" in log  # deleted by Snakemake, put back
+    assert not (workdir / ".snakemake/backups").exists()  # no copy of the archive either
+
+
+def test_a_host_name_that_does_not_resolve_fails_at_once_with_the_fix(tmp_path, dataset):
+    workdir = copy_workflow(tmp_path / "wf")
+    url = "http://pets.invalid/images.tar.gz"  # a reserved name: it never resolves
+    data = dataset.images_tar.read_bytes()
+    archive = {"url": url, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    config = {"dataset": {"source": "download", "archives": {"images": archive}}}
+    write_config(workdir / "net.yaml", config)  # the default retries: 5, backoff from 2 s
+    target = "resources/downloads/images.tar.gz"
+    result = snakemake(workdir, "--cores", "1", "--configfile=net.yaml", target, check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "the host name pets.invalid could not be resolved" in output, output[-3000:]
+    assert "(attempt 2 of 5)" not in output and "attempt 1 failed" not in output
+    assert last_logged(output).endswith("or set the archive's url to a mirror or a file:// path")
+    assert "Traceback" not in output and "Cannot restore" not in output
 
 
 def test_a_wrong_checksum_fails_the_job_and_leaves_no_archive(tmp_path, http_server, dataset):
@@ -134,6 +160,11 @@ def test_an_unreachable_server_says_how_to_download_by_hand(tmp_path, http_serve
     assert "after 3 attempt(s)" in log and config["dataset"]["archives"]["images"]["url"] in log
     assert "download it by hand" in log and "sha256sum" in log
     assert len(archive_requests(http_server)) == 3
+    # What the user sees last: the failed job's log, ending with the fix; no traceback, and
+    # no "Cannot restore ... no backup found" (an update() output's warning).
+    output = result.stdout + result.stderr
+    assert last_logged(output).endswith("or set the archive's url to a mirror or a file:// path")
+    assert "Traceback" not in output and "Cannot restore" not in output
 
     # Following the advice: a copy cut short (a stopped curl) is refused before extraction...
     data = dataset.images_tar.read_bytes()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import logging
 import os
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -94,6 +95,63 @@ def _holds_everything(part: Path, expected: Expected) -> bool:
     return False
 
 
+def kept_path(target: Path) -> Path:
+    """The undeclared hard link to a verified file, beside it: a forced rerun reuses it.
+
+    Snakemake deletes a job's outputs before the job runs; the link keeps the data (a 792 MB
+    archive) for download() to put back, at no cost in disk space.
+    """
+    return target.with_name(f".{target.name}.verified")
+
+
+def _keep(target: Path, expected: Expected) -> None:
+    """Keep a hard link to target, a verified file (only one with a checksum is kept)."""
+    if not (expected.sha256 or expected.md5):
+        return
+    kept = kept_path(target)
+    try:
+        if kept.exists() and os.path.samefile(kept, target):
+            return
+        partial = kept.with_name(kept.name + ".new")
+        partial.unlink(missing_ok=True)
+        os.link(target, partial)
+        os.replace(partial, kept)
+    except OSError as exc:  # no hard links on this file system: a forced rerun fetches again
+        log.info("cannot keep a link to %s (%s)", target, exc)
+
+
+def _restore(target: Path, expected: Expected) -> bool:
+    """Put back the verified file of an earlier download, if it is what expected says."""
+    kept = kept_path(target)
+    if not kept.exists() or not (expected.sha256 or expected.md5):
+        return False
+    if not is_valid(kept, expected):  # another file is asked for now: the old one goes
+        kept.unlink()
+        return False
+    partial = target.with_name(target.name + ".restoring")
+    try:
+        partial.unlink(missing_ok=True)
+        os.link(kept, partial)
+        os.replace(partial, target)
+    except OSError as exc:
+        log.info("cannot put back %s from %s (%s)", target, kept, exc)
+        return False
+    log.info(
+        "%s: the verified file of an earlier download, kept as %s: not fetched again", target, kept
+    )
+    return True
+
+
+def _unresolved(exc: Exception) -> socket.gaierror | None:
+    """The name service's answer where the host of the url could not be resolved, else None."""
+    reason = getattr(exc, "reason", None)
+    return (
+        reason
+        if isinstance(exc, urllib.error.URLError) and isinstance(reason, socket.gaierror)
+        else None
+    )
+
+
 def url_problem(url: str) -> str | None:
     """What makes url unusable for download(), or None: the config check asks before any job."""
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
@@ -117,12 +175,12 @@ def url_problem(url: str) -> str | None:
 def _may_pass(exc: Exception, local: bool) -> bool:
     """Whether retrying can help: network trouble may pass, other errors will not.
 
-    A client error (404, 403) or a file:// path (local) that cannot be read fails at once
-    instead of after minutes of backoff.
+    A client error (404, 403), a host name that does not resolve or a file:// path (local) that
+    cannot be read fails at once instead of after minutes of backoff.
     """
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code >= 500 or exc.code == 429
-    return not local
+    return not local and _unresolved(exc) is None
 
 
 def retry_options(settings: dict[str, float]) -> dict[str, float]:
@@ -161,12 +219,16 @@ def download(
 ) -> None:
     """Fetch url to target via a temporary file, verify it, then rename it into place.
 
-    An archive already at target with the right checksum is kept as it is. fix: what the error
-    tells the user to do when the fetch fails for good; by default, the archive's advice.
+    An archive already at target with the right checksum is kept as it is, and so is one
+    verified before (kept_path), which a forced rerun finds deleted. fix: what the error tells
+    the user to do when the fetch fails for good; by default, the archive's advice.
     """
     target = Path(target)
     if is_valid(target, expected):
         log.info("%s is already present and valid: not fetched again", target)
+        _keep(target, expected)
+        return
+    if _restore(target, expected):
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
@@ -174,6 +236,7 @@ def download(
     if _holds_everything(part, expected):
         log.info("%s already holds the whole, valid archive", part)
         os.replace(part, target)
+        _keep(target, expected)
         return
     for attempt in range(1, retries + 1):
         try:
@@ -190,6 +253,14 @@ def download(
             if not _may_pass(exc, local) or attempt == retries:
                 # The partial file stays: the next run resumes it, and verifies it in the end.
                 advice = fix or _archive_advice(url, target, expected, local)
+                if unresolved := _unresolved(exc):
+                    host = urllib.parse.urlsplit(url).hostname
+                    raise DownloadError(
+                        f"could not download {url}: the host name {host} could not be resolved "
+                        f"({unresolved.strerror}; not retried). To fix: check the host name in "
+                        "the url; if it is right, this machine cannot look host names up "
+                        f"(offline?): {advice}"
+                    ) from exc
                 raise DownloadError(
                     f"could not download {url} after {attempt} attempt(s): {exc}. To fix: {advice}"
                 ) from exc
@@ -201,4 +272,5 @@ def download(
         part.unlink(missing_ok=True)
         raise DownloadError(f"downloaded {url} but it is not the expected archive: {exc}") from exc
     os.replace(part, target)
+    _keep(target, expected)
     log.info("verified and saved %s", target)
