@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.format import open_memmap
 
+from snakevision.console import Progress
 from snakevision.files import atomic
 from snakevision.images import DecodeError, load_image, load_mask
 from snakevision.workers import process_pool
@@ -52,9 +53,11 @@ def write_stack(paths: Sequence[str], target: Path, kind: str, size: int, worker
             for i in range(0, len(paths), CHUNK)
         ]
         done = 0
+        progress = Progress(Path(target).name, len(paths), f"{kind}s")
         with process_pool(workers) as pool:
             for n in pool.map(_fill, jobs):
                 done += n
+                progress.advance(n)
                 if done % 1024 < CHUNK or done == len(paths):
                     log.info("%s: %d/%d %ss", Path(target).name, done, len(paths), kind)
 

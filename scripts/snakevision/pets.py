@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from snakevision.console import Progress
 from snakevision.images import (
     DecodeError,
     image_format,
@@ -137,8 +138,11 @@ def build_index(images_dir: Path, trimaps_dir: Path, workers: int = 1) -> pd.Dat
         (s, images.get(s, ""), trimaps.get(s, "")) for s in sorted(images.keys() | trimaps.keys())
     ]
     log.info("checking %d image/trimap pairs with %d workers", len(pairs), workers)
+    progress = Progress("checking image/trimap pairs", len(pairs), "pairs")
     with process_pool(workers) as pool:
-        rows.extend(pool.map(_check_pair, pairs, chunksize=64))
+        for row in pool.map(_check_pair, pairs, chunksize=64):
+            rows.append(row)
+            progress.advance()
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS).sort_values(["stem", "image"], kind="stable")
     ok = int((index.status == "ok").sum())
     # A row is a pet or a stray file: a pet excluded for its picture leaves its trimap unused too.

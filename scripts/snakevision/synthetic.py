@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from snakevision.console import Progress
 from snakevision.drawing import draw_pet, trimap
 from snakevision.files import atomic
 from snakevision.pets import breed_of, species_of
@@ -126,7 +127,9 @@ def write_archives(
         for name in sorted(hidden):
             add_annotation(name, _APPLE_DOUBLE)
         drawn = pool.map(_pet_files, jobs, chunksize=8) if pool else map(_pet_files, jobs)
+        progress = Progress("drawing synthetic pets", len(jobs), "pets")
         for (stem, *_), (picture, trimap, head_box) in zip(pets, drawn):
+            progress.advance()
             for name in sorted(m for m in mats if m < f"images/{stem}.jpg"):
                 add_image(name, mats.pop(name))  # .mat files sort among the pictures
             add_image(f"images/{stem}.jpg", picture)
