@@ -38,9 +38,9 @@ rule train:
         task=one_of(TASKS),
         model=one_of([*SEGMENTERS, *CLASSIFIERS]),
         seed=r"\d+",
-    # A job killed midway (preempted, its node lost) gets one more try, which resumes from its
-    # last finished epoch; the data rules fail the same way twice, so they get none.
-    retries: 1
+    # No `retries:` here: on a local run a killed training stops the run (a rerun resumes it).
+    # The cluster profile gives train one retry (preemptible-retries), which resumes from the
+    # last finished epoch of a job preempted or lost with its node.
     conda:
         ENV
     threads: THREADS
