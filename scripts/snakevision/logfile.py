@@ -82,6 +82,7 @@ class _Exit:
 
     def __init__(self, log: Path, outputs: Sequence[str]) -> None:
         self.log, self.outputs = log, list(outputs)
+        self.pid = os.getpid()  # a forked child that exits through Python must not act for it
         self.failed = False
         self.log_fd = -1
         self.filter: subprocess.Popen | None = None
@@ -93,6 +94,8 @@ class _Exit:
         _previous_excepthook(*args)
 
     def __call__(self) -> None:
+        if os.getpid() != self.pid:
+            return
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
