@@ -48,10 +48,10 @@ def test_bad_files_stop_the_run_before_any_job(tmp_path) -> None:
         assert "invalid configuration (3 problem(s))" in output, output[-3000:]
         assert "interpretation.imagenet.weights: 'weights.h5' is not an HDF5 weights file" in output
         assert "interpretation.imagenet.class_index: 'classes.json' has 3 entries" in output
-        assert "predict.images entry 'rex.jpg': it is no picture: it holds text" in output
+        assert "predict.images[0] ('rex.jpg'): it is no picture: it holds text" in output
         assert (
             "Where to fix: interpretation.imagenet.weights in --configfile "
-            "mine.yaml; interpretation.imagenet.class_index, predict.images in --config."
+            "mine.yaml; interpretation.imagenet.class_index, predict.images[0] in --config."
         ) in output
         assert "Job stats" not in output  # nothing was planned
     assert previous.read_bytes() == b"previous heatmap"

@@ -17,8 +17,11 @@ import yaml
 
 COMMAND_LINE = "--config"
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where built: 10x faster
-# Dotted key paths in a problem's text: 'segmentation.train.book.batch_size (100)'.
-_DOTTED = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+\b")
+# Config keys in a problem's text, dotted, list items by index: 'segmentation.train.book.seeds[1]'.
+_KEY = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+|\[\d+\])"
+_NAMED = re.compile(rf"\b{_KEY}+")
+# The key a problem starts with, a top-level one included: 'keras_backend: ...', 'sedd: ...'.
+_LEADING = re.compile(rf"^{_KEY}*(?=[:( ]|$)")
 
 
 def _has(tree: Any, path: Sequence[str]) -> bool:
@@ -50,17 +53,24 @@ def source_of(
 
 
 def config_files(
-    workflow_file: str, cli_files: Sequence[str | Path], root: str | Path = "."
+    workflow_file: str,
+    cli_files: Sequence[str | Path],
+    root: str | Path = ".",
+    profile: tuple[str, str | Path] | None = None,
 ) -> list[tuple[str, Mapping[str, Any]]]:
     """(label, content) of the workflow's config file and each --configfile, in Snakemake's order.
 
     Labels name the file as the user wrote it: 'config.yaml', '--configfile profiles/demo/x.yaml'
-    (relative to root, the working directory). A file that cannot be read counts as empty.
+    (relative to root, the working directory). profile: (name, settings file) of a profile whose
+    file the Snakefile merged under the --configfile files (with_profile), labelled so. A file
+    that cannot be read counts as empty.
     """
     found = []
-    named = [(workflow_file, Path(root) / workflow_file)] + [
-        (f"--configfile {os.path.relpath(path, root)}", Path(path)) for path in cli_files
-    ]
+    named = [(workflow_file, Path(root) / workflow_file)]
+    if profile is not None:
+        name, path = profile
+        named.append((f"{os.path.relpath(path, root)} (profile {name})", Path(path)))
+    named += [(f"--configfile {os.path.relpath(path, root)}", Path(path)) for path in cli_files]
     for label, path in named:
         try:
             content = yaml.load(path.read_text(), Loader=LOADER)
@@ -70,21 +80,41 @@ def config_files(
     return found
 
 
+def _path(key: str) -> list[str]:
+    """A named key's path up to its first list index: one source sets a list as a whole."""
+    return key.split("[")[0].split(".")
+
+
 def where_to_fix(
     problems: Sequence[str],
     files: Sequence[tuple[str, Mapping[str, Any]]],
     given: Mapping[str, Any],
 ) -> str:
-    """One line saying where to fix each config key the problems name: the source that set it."""
+    """One line saying where to fix each config key the problems name: the source that set it.
+
+    Keys are named dotted, list items by index ('segmentation.train.book.seeds[1]'); a problem
+    may start with a top-level key ('keras_backend: ...'). A key that a problem starts with,
+    followed by a colon, and that no source sets (a required key, missing) is named as such.
+    """
     places: dict[str, list[str]] = {}  # source -> keys, in the order first named
+    unset: list[str] = []
     for problem in problems:
-        for match in _DOTTED.finditer(problem):
-            key = match.group()
-            source = source_of(key.split("."), files, given)
+        leading = _LEADING.match(problem)
+        # 'key: ...' names a key, even one no source sets; a key followed by words may be prose.
+        first = leading.group() if leading and problem[leading.end() :][:1] == ":" else None
+        keys = [match.group() for match in _NAMED.finditer(problem)]
+        if leading and leading.group():
+            keys.insert(0, leading.group())
+        for key in dict.fromkeys(keys):
+            source = source_of(_path(key), files, given)
             if source and key not in places.setdefault(source, []):
                 places[source].append(key)
-    if not places:
-        labels = [label for label, _ in files] + [COMMAND_LINE]
+            elif not source and key == first and key not in unset:
+                unset.append(key)
+    where = [f"{', '.join(keys)} in {source}" for source, keys in places.items() if keys]
+    labels = [label for label, _ in files] + [COMMAND_LINE]
+    if unset:
+        where.append(f"{', '.join(unset)} set nowhere ({', '.join(labels)}): add it")
+    if not where:
         return f"Fix the values in {', '.join(labels[:-1])} or {labels[-1]}."
-    where = "; ".join(f"{', '.join(keys)} in {source}" for source, keys in places.items())
-    return f"Where to fix: {where}."
+    return f"Where to fix: {'; '.join(where)}."

@@ -207,17 +207,19 @@ def picture_errors(config: dict[str, Any]) -> list[str]:
     photos = config["predict"]["images"]
     problems = picture_problems(photos, "predict.images")
     interpretation = config["interpretation"]
-    explained = interpretation["images"]
+    explained = {"interpretation.images": interpretation["images"]}
     if interpretation["imagenet"]["weights"] != "none":
-        explained = explained + interpretation["imagenet"]["images"]
-    for photo in filter(is_url, photos):
-        for other in filter(is_url, explained):
-            if file_name(photo) == file_name(other) and photo != other:
-                problems.append(
-                    f"predict.images entry {photo!r} and the interpretation picture {other!r} "
-                    f"would both be fetched into resources/pictures/{file_name(photo)}; rename "
-                    "one of the files behind them or use a local copy"
-                )
+        explained["interpretation.imagenet.images"] = interpretation["imagenet"]["images"]
+    for i, photo in enumerate(photos):
+        for key, entries in explained.items():
+            for j, other in enumerate(entries):
+                fetched = is_url(photo) and is_url(other) and photo != other
+                if fetched and file_name(photo) == file_name(other):
+                    problems.append(
+                        f"predict.images[{i}] ({photo!r}) and {key}[{j}] ({other!r}) would "
+                        f"both be fetched into resources/pictures/{file_name(photo)}; "
+                        "rename one of the files behind them or use a local copy"
+                    )
     return problems
 
 
