@@ -14,7 +14,17 @@ import pytest
 import yaml
 from PIL import Image
 from snakevision.config_schema import parse_nested_strings
-from snakevision.config_sources import config_files, source_of, sources_of, where_to_fix
+from snakevision.config_sources import (
+    config_files,
+    known_profiles,
+    merge,
+    missing_profile,
+    profile_settings,
+    source_of,
+    sources_of,
+    where_to_fix,
+    with_profile,
+)
 from snakevision.configuration import ConfigError, check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -611,3 +621,88 @@ def test_nested_command_line_lists_are_parsed_item_by_item():
     parse_nested_strings(config, SCHEMA, given)
     assert config["segmentation"]["train"]["book"]["seeds"] == [1, 2]
     check(config, SCHEMA)
+
+
+# Profiles: each names itself (`profile: <name>` in profiles/<name>/<name>.yaml, and
+# `config: [profile=<name>]` in its config.yaml), so its settings survive a --configfile.
+
+
+def _profiles(root: Path) -> Path:
+    for name, text in {
+        "config.yaml": "profile: full\nsplit: {seed: 1, segmentation: {num_val: 9}}\nseeds: [1]\n",
+        "profiles/demo/demo.yaml": "profile: demo\nsplit: {seed: 2}\nseeds: [2, 3]\n",
+        "profiles/laptop/laptop.yaml": "profile: laptop\n",
+        "profiles/slurm/config.yaml": "jobs: 20\n",  # a profile without settings of its own
+        "mine.yaml": "split: {seed: 3}\n",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_every_profile_with_a_settings_file_is_known(tmp_path: Path) -> None:
+    root = _profiles(tmp_path)
+    assert known_profiles(root) == ["full", "demo", "laptop"]
+    assert profile_settings("laptop", root) == root / "profiles/laptop/laptop.yaml"
+    for name in ("full", "slurm", "nothing", "../demo", 3, None):
+        assert profile_settings(name, root) is None, name
+    # This project's own: the demo's settings name their profile.
+    assert "demo" in known_profiles(ROOT)
+    demo = yaml.safe_load((ROOT / "profiles/demo/demo.yaml").read_text())
+    assert demo["profile"] == "demo" and DEFAULT["profile"] == "full"
+    profile = yaml.safe_load((ROOT / "profiles/demo/config.yaml").read_text())
+    assert profile["config"] == ["profile=demo"]
+    assert profile["configfiles"] == ["profiles/demo/demo.yaml"]
+
+
+def test_a_profiles_settings_go_back_under_a_configfile_that_replaced_them(tmp_path) -> None:
+    root = _profiles(tmp_path)
+    demo = root / "profiles/demo/demo.yaml"
+    assert missing_profile("demo", root, [root / "mine.yaml"]) == demo
+    assert missing_profile("demo", root, [root / "mine.yaml", demo]) is None
+    assert missing_profile("full", root, [root / "mine.yaml"]) is None
+    # config.yaml < the profile's settings < each --configfile < --config; lists whole.
+    overrides = {"split": {"seed": 3}, "profile": "demo"}  # mine.yaml, then --config
+    config = with_profile(root / "config.yaml", demo, overrides)
+    assert config == {
+        "profile": "demo",
+        "split": {"seed": 3, "segmentation": {"num_val": 9}},
+        "seeds": [2, 3],
+    }
+    assert with_profile(None, demo, {}) == {
+        "profile": "demo",
+        "split": {"seed": 2},
+        "seeds": [2, 3],
+    }
+    assert merge({"a": {"b": 1}, "c": [1, 2]}, {"a": {"d": 2}, "c": [3]}) == {
+        "a": {"b": 1, "d": 2},
+        "c": [3],
+    }
+
+
+def test_a_profile_merged_back_is_named_as_the_source_of_its_values(tmp_path) -> None:
+    root = _profiles(tmp_path)
+    demo = root / "profiles/demo/demo.yaml"
+    files = config_files("config.yaml", [root / "mine.yaml"], root=root, profile=("demo", demo))
+    assert [label for label, _ in files] == [
+        "config.yaml",
+        "profiles/demo/demo.yaml (profile demo)",
+        "--configfile mine.yaml",
+    ]
+    assert where_to_fix(["seeds[1]: 3 is not allowed"], files, {}) == (
+        "Where to fix: seeds[1] in profiles/demo/demo.yaml (profile demo)."
+    )
+
+
+def test_a_profile_without_settings_is_refused_naming_those_there_are(tmp_path) -> None:
+    config = copy.deepcopy(DEFAULT)
+    config["profile"] = "laptp"
+    with pytest.raises(ConfigError, match=r"\(1 problem\(s\)\)") as info:
+        check(config, SCHEMA, _profiles(tmp_path))
+    assert (
+        "profile ('laptp'): no settings file profiles/laptp/laptp.yaml; allowed: full, demo, "
+        "laptop (full: config.yaml alone)"
+    ) in str(info.value)
+    config["profile"] = "../demo"
+    with pytest.raises(ConfigError, match=r"profile: '../demo' does not match"):
+        check(config, SCHEMA)

@@ -1,12 +1,19 @@
-"""Where a config value came from: the workflow's config.yaml, a --configfile, or --config.
+"""Where a config value came from: the workflow's config.yaml, a --configfile, or --config;
+and the profile's settings file, kept under a --configfile given on the command line.
 
 Snakemake merges them key by key: the workflow's own config file first, then each --configfile
 (a profile's `configfiles` among them) in order, then the --config values. A config error is
 fixed where its value was set, so its message names that place.
+
+A --configfile on the command line replaces a profile's `configfiles` list, and a --config its
+`config` list. A profile therefore names itself in both: its settings file sets `profile: <name>`
+and its `config` list passes `profile=<name>`; the Snakefile merges the settings file of the
+profile config names back in where the --configfile list lacks it (with_profile).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -16,6 +23,11 @@ from typing import Any
 import yaml
 
 COMMAND_LINE = "--config"
+# config.yaml's profile: its own settings, the book's experiments, with no settings file.
+FULL = "full"
+# A profile's settings file, relative to the workflow's folder.
+PROFILE_SETTINGS = "profiles/{name}/{name}.yaml"
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where built: 10x faster
 # Config keys in a problem's text, dotted, list items by index: 'segmentation.train.book.seeds[1]'.
 _KEY = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+|\[\d+\])"
@@ -118,3 +130,58 @@ def where_to_fix(
     if not where:
         return f"Fix the values in {', '.join(labels[:-1])} or {labels[-1]}."
     return f"Where to fix: {'; '.join(where)}."
+
+
+def profile_settings(name: Any, root: str | Path) -> Path | None:
+    """The settings file of the named profile under root (the workflow's folder), or None.
+
+    None for full (config.yaml alone), for a name no profile can have, and where there is no
+    such file (the config check names those).
+    """
+    if not isinstance(name, str) or name == FULL or not _PROFILE_NAME.fullmatch(name):
+        return None
+    path = Path(root) / PROFILE_SETTINGS.format(name=name)
+    return path if path.is_file() else None
+
+
+def known_profiles(root: str | Path) -> list[str]:
+    """The names `profile` may take: full, then each profile under root with a settings file."""
+    found = sorted(
+        p.name for p in (Path(root) / "profiles").glob("*") if profile_settings(p.name, root)
+    )
+    return [FULL, *found]
+
+
+def missing_profile(name: Any, root: str | Path, cli_files: Sequence[str | Path]) -> Path | None:
+    """The named profile's settings file where the --configfile list lacks it, else None."""
+    path = profile_settings(name, root)
+    if path is None or any(Path(f).resolve() == path.resolve() for f in cli_files):
+        return None
+    return path
+
+
+def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge override into base in place, key by key, as Snakemake merges config (lists whole)."""
+    for key, value in override.items():
+        if isinstance(value, Mapping):
+            below = base.get(key)
+            base[key] = merge(below if isinstance(below, dict) else {}, value)
+        else:
+            base[key] = value
+    return base
+
+
+def with_profile(
+    workflow_file: str | Path | None, profile_file: str | Path, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The config with a profile's settings file under the user's: workflow file < profile file
+    < each --configfile < --config.
+
+    overrides: the --configfile files and --config values as Snakemake merged them (its
+    `overwrite_config`); workflow_file: None where --replace-workflow-config drops it.
+    """
+    config: dict[str, Any] = {}
+    for path in (workflow_file, profile_file):
+        if path is not None:
+            merge(config, yaml.load(Path(path).read_text(), Loader=LOADER) or {})
+    return merge(config, copy.deepcopy(dict(overrides)))
