@@ -121,6 +121,7 @@ def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
         }
     )
     settings = {
+        "profile": "laptop",
         "source": "download",
         "backend": "jax",
         "train": {
@@ -130,6 +131,12 @@ def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
     precisions = {"convnet": "mixed_bfloat16"}
     page = frontpage.front_page(summaries, book, split, precisions, settings)
     assert "the Oxford-IIIT Pet photographs" in page and "backend jax" in page
+    assert "Profile: laptop (the real photographs)." in page
+    assert page.index("Profile: laptop") < page.index("csv-table")  # named first
+    synthetic = frontpage.front_page(
+        summaries, book, split, precisions, {**settings, "profile": "demo", "source": "synthetic"}
+    )
+    assert "Profile: demo (synthetic data)." in synthetic
     assert "The book publishes no segmentation metric." in page
     assert "Classification, on the test split" in page and "classification metric" not in page
     assert "book: 1 of 2 seeds learned more than the majority class." in page

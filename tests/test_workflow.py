@@ -542,6 +542,7 @@ def test_report_opens_on_the_headline_results(demo):
     assert "The book publishes no segmentation metric." in page
     assert "book: 2 of 2 seeds learned more than the majority class" in page
     assert "convnet: 1 of 1 seed learned more than the majority class" in page
+    assert "Profile: demo (synthetic data)." in page
     # The sentence on the data and the settings, from the run's own files.
     assert "synthetic pets" in page and "96 validation" in page and "120 test" in page
     assert "book 6 epochs, batch 16, float32, 2 seeds (1337, 1)" in page
