@@ -552,7 +552,9 @@ def test_report_opens_on_the_headline_results(demo):
 
 
 def test_resources_has_one_row_per_job_of_the_run(demo):
-    table = pd.read_csv(demo / "results/resources.csv", keep_default_na=False)
+    # Only the sampled columns may be empty (unknown); an empty wildcards cell is a string.
+    unknown = {"cpu_s": [""], "max_rss_mb": [""]}
+    table = pd.read_csv(demo / "results/resources.csv", keep_default_na=False, na_values=unknown)
     assert list(table.columns) == [
         "rule",
         "wildcards",
@@ -567,11 +569,17 @@ def test_resources_has_one_row_per_job_of_the_run(demo):
     del run["all"], run["resources"]
     assert table.groupby("rule").size().to_dict() == run
     assert len(table) == len(set(zip(table.rule, table.wildcards))) == sum(run.values())
-    assert (table.wall_s > 0).all() and (table.cpu_s >= 0).all() and (table.max_rss_mb > 0).all()
+    # Wall time is timed: every job has one. CPU time and memory are sampled about once a
+    # second: a short job may have none (unknown, an empty cell), never 0. Which jobs are
+    # sampled, and which job is slowest, are up to the machine's load: not asserted.
+    assert (table.wall_s > 0).all()
+    for column in ("cpu_s", "max_rss_mb"):
+        assert (table[column].isna() | (table[column] > 0)).all(), table[column]
     assert table.wall_s.is_monotonic_decreasing  # slowest first
-    assert table.rule.iloc[0] == "train", table.head()
     assert "model=mini_xception,layer=block3_sepconv1" in set(table.wildcards)
-    assert sum(table.cpu_s > 0) > len(table) / 2  # CPU time is sampled: tiny jobs show 0
+    # The values are read: trainings run for many seconds, sampled many times.
+    trainings = table[table.rule == "train"]
+    assert (trainings.max_rss_mb > 100).all() and (trainings.cpu_s > 0).all(), trainings
     with Image.open(demo / "results/resources.png") as image:
         assert image.format == "PNG" and min(image.size) > 400
 
