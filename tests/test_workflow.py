@@ -355,6 +355,15 @@ def test_demo_predicts_its_photo_with_every_model(demo):
     assert set(classes["classifiers"]) == {"convnet", "mini_xception"}
     for verdict in classes["classifiers"].values():
         assert verdict["cat"] == pytest.approx(1 - verdict["dog"])
+    # What the verdicts come from: the demo's synthetic data, the epochs of each history.
+    assert classes["trained_on"] == {
+        "profile": "demo",
+        "source": "synthetic",
+        "data": "the synthetic demo data",
+        "epochs": {"convnet": 10, "mini_xception": 20},
+        "note": "Models trained on the synthetic demo data (convnet 10 epochs, mini_xception "
+        "20 epochs; profile demo): not a measure of quality.",
+    }
     with Image.open(demo / "results/predict/pet/masks.png") as figure:
         assert figure.format == "PNG" and figure.size[1] > 300  # a row per segmentation model
     with Image.open(demo / "profiles/demo/pet.jpg") as photo:
