@@ -1,6 +1,7 @@
 # snakevision: the computer-vision experiments of Deep Learning with Python, chapter 9.
 # Run `snakemake --cores N` (real data) or `snakemake --profile profiles/demo` (offline demo).
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,19 +19,44 @@ report: "report/workflow.rst"
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from snakevision.config_schema import parse_nested_strings
-from snakevision.config_sources import config_files, where_to_fix
+from snakevision.config_sources import (
+    config_files,
+    missing_profile,
+    where_to_fix,
+    with_profile,
+)
 from snakevision.configuration import ConfigError, check
 
 SCHEMA = Path(workflow.basedir) / "config.schema.yaml"
+GIVEN = workflow.config_settings
+# A --configfile on the command line replaces a profile's configfiles list, not its config list
+# (profile=demo): merge the settings file of the profile config names back in, under the user's
+# files (config.yaml < profiles/<name>/<name>.yaml < each --configfile < --config).
+PROFILE_FILE = missing_profile(
+    config.get("profile"), workflow.basedir, GIVEN.configfiles
+)
+if PROFILE_FILE:
+    WORKFLOW_FILE = None if GIVEN.replace_workflow_config else "config.yaml"
+    rebuilt = with_profile(WORKFLOW_FILE, PROFILE_FILE, GIVEN.overwrite_config)
+    config.clear()
+    config.update(rebuilt)
+    if workflow.is_main_process:  # not again in each cluster job
+        print(
+            f"Profile {config['profile']}: its settings ({os.path.relpath(PROFILE_FILE)}) "
+            "are kept under the --configfile given on the command line (config.yaml < "
+            "profile settings < each --configfile < --config).",
+            file=sys.stderr,
+        )
 # Nested --config values arrive as strings; parse those the schema wants as numbers.
-parse_nested_strings(config, SCHEMA, workflow.config_settings.config)
+parse_nested_strings(config, SCHEMA, GIVEN.config)
 try:
-    check(config, SCHEMA)
+    check(config, SCHEMA, Path(workflow.basedir))
 except ConfigError as error:
-    # Name where each value was set: config.yaml, a --configfile (a profile's too), --config.
-    given = workflow.config_settings
-    files = config_files("config.yaml", given.configfiles)
-    raise WorkflowError(f"{error}\n{where_to_fix(error.problems, files, given.config)}")
+    # Name where each value was set: config.yaml, the profile's settings file where it was
+    # merged in here, a --configfile (a profile's too), --config.
+    profile = (config["profile"], PROFILE_FILE) if PROFILE_FILE else None
+    files = config_files("config.yaml", GIVEN.configfiles, profile=profile)
+    raise WorkflowError(f"{error}\n{where_to_fix(error.problems, files, GIVEN.config)}")
 
 
 include: "rules/common.smk"

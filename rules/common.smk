@@ -460,6 +460,7 @@ def front_page_settings():
     """The run's settings that matter for comparing with the book, one dict per model."""
     keys = ("epochs", "batch_size", "precision", "seeds")
     return {
+        "profile": config["profile"],
         "source": config["dataset"]["source"],
         "backend": BACKEND,
         "train": {

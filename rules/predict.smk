@@ -14,6 +14,15 @@ rule predict:
         # Each model's first seed.
         segmenters=[first_run(catalog.SEGMENTATION, model) for model in SEGMENTERS],
         classifiers=[first_run(catalog.CLASSIFICATION, model) for model in CLASSIFIERS],
+        # Their histories: the epochs each trained, which the outputs state.
+        segmenter_histories=[
+            first_run(catalog.SEGMENTATION, model, "history.csv")
+            for model in SEGMENTERS
+        ],
+        classifier_histories=[
+            first_run(catalog.CLASSIFICATION, model, "history.csv")
+            for model in CLASSIFIERS
+        ],
         code=library("predict_photo.py"),
     output:
         masks=report(
@@ -63,6 +72,8 @@ rule predict:
         classifiers=CLASSIFIERS,
         segmentation_size=config["segmentation"]["image_size"],
         classification_size=config["classification"]["image_size"],
+        # What the models were trained on, which the outputs state.
+        trained_on={"profile": config["profile"], "source": config["dataset"]["source"]},
         backend=BACKEND,
     script:
         "../scripts/predict_photo.py"

@@ -7,11 +7,18 @@ from snakevision.job import start
 job = start(snakemake)
 
 from snakevision.images import Picture
-from snakevision.predict import predict_photo
+from snakevision.predict import TrainedOn, predict_photo
 
 params = job.params
 name = job.wildcards.image
 picture = Picture(name, Path(job.input.photo), f"{params.key} entry {params.entry!r}")
+models = [*params.segmenters, *params.classifiers]
+histories = [*job.input.segmenter_histories, *job.input.classifier_histories]
+trained = TrainedOn.read(
+    params.trained_on["profile"],
+    params.trained_on["source"],
+    dict(zip(models, histories, strict=True)),
+)
 predict_photo(
     picture,
     dict(zip(params.segmenters, job.input.segmenters, strict=True)),
@@ -20,4 +27,5 @@ predict_photo(
     Path(job.output.masks),
     Path(job.output.classes),
     dict(zip(params.segmenters, map(Path, job.output.mask_files), strict=True)),
+    trained,
 )

@@ -14,7 +14,17 @@ import pytest
 import yaml
 from PIL import Image
 from snakevision.config_schema import parse_nested_strings
-from snakevision.config_sources import config_files, source_of, sources_of, where_to_fix
+from snakevision.config_sources import (
+    config_files,
+    known_profiles,
+    merge,
+    missing_profile,
+    profile_settings,
+    source_of,
+    sources_of,
+    where_to_fix,
+    with_profile,
+)
 from snakevision.configuration import ConfigError, check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +90,7 @@ CASES = {
     ),
     "a negative seed": (
         _set("segmentation.train.book.seeds", [1, -2]),
-        ["segmentation.train.book.seeds.1: -2 is less than the minimum of 0"],
+        ["segmentation.train.book.seeds[1]: -2 is less than the minimum of 0"],
     ),
     "a seed that is no number": (
         _set("segmentation.train.book.seeds", 1337),
@@ -88,15 +98,21 @@ CASES = {
     ),
     "a model the catalog lacks": (
         _set("segmentation.models", ["book", "resnet"]),
-        ["segmentation.models.1: 'resnet' is not allowed; allowed values: ['book', 'unet']"],
+        ["segmentation.models[1]: 'resnet' is not allowed; allowed values: ['book', 'unet']"],
     ),
     "unknown key": (
         _set("dataset.sorce", "download"),
-        [
-            "dataset: ",
-            "'sorce' was unexpected",
-            "allowed keys: archives, download, source, synthetic",
-        ],
+        ["dataset.sorce: unknown key; allowed keys: archives, download, source, synthetic"],
+    ),
+    "unknown top-level key": (
+        lambda config: config.update(sedd=7),
+        ["sedd: unknown key; allowed keys: classification, dataset, interpretation"],
+    ),
+    "a train section for a model the catalog lacks": (
+        lambda config: config["segmentation"]["train"].update(
+            resnet=config["segmentation"]["train"]["book"]
+        ),
+        ["segmentation.train.resnet: unknown key; allowed keys: book, unet"],
     ),
     "wrong type": (
         _set("segmentation.train.book.epochs", "ten"),
@@ -148,7 +164,7 @@ CASES = {
     ),
     "bad enum in a list": (
         _set("classification.models", ["convnet", "resnet"]),
-        ["classification.models.1: 'resnet' is not allowed", "['convnet', 'mini_xception']"],
+        ["classification.models[1]: 'resnet' is not allowed", "['convnet', 'mini_xception']"],
     ),
     "min_side > max_side": (
         _set("dataset.synthetic.min_side", 300),
@@ -204,7 +220,7 @@ CASES = {
     ),
     "unknown segmentation model": (
         _set("segmentation.models", ["book", "deeplab"]),
-        ["segmentation.models.1: 'deeplab' is not allowed; allowed values: ['book', 'unet']"],
+        ["segmentation.models[1]: 'deeplab' is not allowed; allowed values: ['book', 'unet']"],
     ),
     "U-Net batch larger than the images left for training": (
         _set("segmentation.train.unet.batch_size", 6391),
@@ -255,6 +271,63 @@ CASES = {
 }
 
 
+# Every seed of the config: numpy and Keras take 0..2**32 - 1 (numpy.random.seed, and
+# keras.utils.set_random_seed, which training calls, refuse more).
+SEEDS = [
+    "segmentation.train.book.seeds[0]",
+    "classification.train.mini_xception.seeds[0]",
+    "split.seed",
+    "dataset.synthetic.seed",
+    "segmentation.plot.seed",
+    "overview.seed",
+    "interpretation.filters.seed",
+]
+
+
+def _every_seed_key(config: dict, prefix: str = "") -> list[str]:
+    """Every key of the config named seed or seeds, its items by index."""
+    found = []
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if key == "seed":
+            found.append(name)
+        elif key == "seeds":
+            found += [f"{name}[{i}]" for i in range(len(value))]
+        elif isinstance(value, dict):
+            found += _every_seed_key(value, f"{name}.")
+    return found
+
+
+def test_the_seed_cases_are_every_seed_of_the_config() -> None:
+    found = {re.sub(r"train\.\w+\.", "train.*.", key) for key in _every_seed_key(DEFAULT)}
+    assert found == {re.sub(r"train\.\w+\.", "train.*.", key) for key in SEEDS}
+
+
+def _set_item(key: str, value: int) -> Callable[[dict], None]:
+    def change(config: dict) -> None:
+        *parents, last = re.split(r"\.|(?=\[)", key)
+        for step in parents:
+            config = config[step]
+        if last.startswith("["):
+            config[int(last[1:-1])] = value
+        else:
+            config[last] = value
+
+    return change
+
+
+@pytest.mark.parametrize("key", SEEDS)
+def test_a_seed_numpy_cannot_take_is_refused_naming_key_and_range(key: str) -> None:
+    config = copy.deepcopy(DEFAULT)
+    _set_item(key, 2**32)(config)
+    with pytest.raises(ConfigError, match=r"\(1 problem\(s\)\)") as info:
+        check(config, SCHEMA)
+    assert f"{key}: 4294967296 is greater than the maximum of 4294967295" in str(info.value)
+    assert "allowed: 0..4294967295" in str(info.value)
+    _set_item(key, 2**32 - 1)(config)
+    check(config, SCHEMA)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_invalid_config_is_named(case: str) -> None:
     change, expected = CASES[case]
@@ -274,7 +347,7 @@ def test_every_problem_is_listed() -> None:
     with pytest.raises(ConfigError, match=r"\(2 problem\(s\)\)") as info:
         check(config, SCHEMA)
     assert "keras_backend: 'torch'" in str(info.value)
-    assert "'overview' is a required property" in str(info.value)
+    assert "overview: a required key, missing" in str(info.value)
 
 
 def test_synthetic_limits_pass_when_they_fit() -> None:
@@ -456,7 +529,7 @@ def test_a_text_file_named_as_a_photo_is_refused_naming_key_and_entry(tmp_path, 
     with pytest.raises(ConfigError, match=r"\(1 problem\(s\)\)") as info:
         check(config, SCHEMA)
     full_key = "interpretation.imagenet.images" if key == "imagenet.images" else key
-    assert f"{full_key} entry '{photo}': it is no picture: it holds text" in str(info.value)
+    assert f"{full_key}[0] ('{photo}'): it is no picture: it holds text" in str(info.value)
     assert "point the entry at an image file" in str(info.value)
     _png(photo)  # a PNG named .jpg: Pillow knows it by its content
     check(config, SCHEMA)
@@ -498,8 +571,33 @@ def test_where_to_fix_names_each_keys_source() -> None:
         "Where to fix: segmentation.image_size in --config; "
         "segmentation.train.book.epochs in --configfile b.yaml."
     )
-    assert where_to_fix(["(top level): 'overview' is a required property"], FILES, {}) == (
+    assert where_to_fix(["something is wrong, but with no key"], FILES, {}) == (
         "Fix the values in config.yaml, --configfile a.yaml, --configfile b.yaml or --config."
+    )
+
+
+def test_where_to_fix_names_top_level_keys_and_list_items() -> None:
+    files = [
+        ("config.yaml", {"keras_backend": "tensorflow", "predict": {"images": []}}),
+        (
+            "--configfile a.yaml",
+            {"keras_backend": "torch", "segmentation": {"train": {"book": {"seeds": [1, -2]}}}},
+        ),
+    ]
+    given = {"sedd": "7", "predict": {"images": ["rex.jpg", "b", "x/rex.png"]}}
+    problems = [
+        "keras_backend: 'torch' is not allowed; allowed values: ['tensorflow', 'jax']",
+        "segmentation.train.book.seeds[1]: -2 is less than the minimum of 0",
+        "sedd: unknown key; allowed keys: classification, dataset",
+        "predict.images[0] ('rex.jpg'), predict.images[2] ('x/rex.png'): they share the name",
+    ]
+    assert where_to_fix(problems, files, given) == (
+        "Where to fix: keras_backend, segmentation.train.book.seeds[1] in --configfile a.yaml; "
+        "sedd, predict.images[0], predict.images[2] in --config."
+    )
+    # A required key that no source sets: nowhere to fix it but to add it.
+    assert where_to_fix(["overview: a required key, missing"], files, given) == (
+        "Where to fix: overview set nowhere (config.yaml, --configfile a.yaml, --config): add it."
     )
 
 
@@ -523,3 +621,88 @@ def test_nested_command_line_lists_are_parsed_item_by_item():
     parse_nested_strings(config, SCHEMA, given)
     assert config["segmentation"]["train"]["book"]["seeds"] == [1, 2]
     check(config, SCHEMA)
+
+
+# Profiles: each names itself (`profile: <name>` in profiles/<name>/<name>.yaml, and
+# `config: [profile=<name>]` in its config.yaml), so its settings survive a --configfile.
+
+
+def _profiles(root: Path) -> Path:
+    for name, text in {
+        "config.yaml": "profile: full\nsplit: {seed: 1, segmentation: {num_val: 9}}\nseeds: [1]\n",
+        "profiles/demo/demo.yaml": "profile: demo\nsplit: {seed: 2}\nseeds: [2, 3]\n",
+        "profiles/laptop/laptop.yaml": "profile: laptop\n",
+        "profiles/slurm/config.yaml": "jobs: 20\n",  # a profile without settings of its own
+        "mine.yaml": "split: {seed: 3}\n",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_every_profile_with_a_settings_file_is_known(tmp_path: Path) -> None:
+    root = _profiles(tmp_path)
+    assert known_profiles(root) == ["full", "demo", "laptop"]
+    assert profile_settings("laptop", root) == root / "profiles/laptop/laptop.yaml"
+    for name in ("full", "slurm", "nothing", "../demo", 3, None):
+        assert profile_settings(name, root) is None, name
+    # This project's own: the demo's settings name their profile.
+    assert "demo" in known_profiles(ROOT)
+    demo = yaml.safe_load((ROOT / "profiles/demo/demo.yaml").read_text())
+    assert demo["profile"] == "demo" and DEFAULT["profile"] == "full"
+    profile = yaml.safe_load((ROOT / "profiles/demo/config.yaml").read_text())
+    assert profile["config"] == ["profile=demo"]
+    assert profile["configfiles"] == ["profiles/demo/demo.yaml"]
+
+
+def test_a_profiles_settings_go_back_under_a_configfile_that_replaced_them(tmp_path) -> None:
+    root = _profiles(tmp_path)
+    demo = root / "profiles/demo/demo.yaml"
+    assert missing_profile("demo", root, [root / "mine.yaml"]) == demo
+    assert missing_profile("demo", root, [root / "mine.yaml", demo]) is None
+    assert missing_profile("full", root, [root / "mine.yaml"]) is None
+    # config.yaml < the profile's settings < each --configfile < --config; lists whole.
+    overrides = {"split": {"seed": 3}, "profile": "demo"}  # mine.yaml, then --config
+    config = with_profile(root / "config.yaml", demo, overrides)
+    assert config == {
+        "profile": "demo",
+        "split": {"seed": 3, "segmentation": {"num_val": 9}},
+        "seeds": [2, 3],
+    }
+    assert with_profile(None, demo, {}) == {
+        "profile": "demo",
+        "split": {"seed": 2},
+        "seeds": [2, 3],
+    }
+    assert merge({"a": {"b": 1}, "c": [1, 2]}, {"a": {"d": 2}, "c": [3]}) == {
+        "a": {"b": 1, "d": 2},
+        "c": [3],
+    }
+
+
+def test_a_profile_merged_back_is_named_as_the_source_of_its_values(tmp_path) -> None:
+    root = _profiles(tmp_path)
+    demo = root / "profiles/demo/demo.yaml"
+    files = config_files("config.yaml", [root / "mine.yaml"], root=root, profile=("demo", demo))
+    assert [label for label, _ in files] == [
+        "config.yaml",
+        "profiles/demo/demo.yaml (profile demo)",
+        "--configfile mine.yaml",
+    ]
+    assert where_to_fix(["seeds[1]: 3 is not allowed"], files, {}) == (
+        "Where to fix: seeds[1] in profiles/demo/demo.yaml (profile demo)."
+    )
+
+
+def test_a_profile_without_settings_is_refused_naming_those_there_are(tmp_path) -> None:
+    config = copy.deepcopy(DEFAULT)
+    config["profile"] = "laptp"
+    with pytest.raises(ConfigError, match=r"\(1 problem\(s\)\)") as info:
+        check(config, SCHEMA, _profiles(tmp_path))
+    assert (
+        "profile ('laptp'): no settings file profiles/laptp/laptp.yaml; allowed: full, demo, "
+        "laptop (full: config.yaml alone)"
+    ) in str(info.value)
+    config["profile"] = "../demo"
+    with pytest.raises(ConfigError, match=r"profile: '../demo' does not match"):
+        check(config, SCHEMA)

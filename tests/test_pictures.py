@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -48,12 +49,17 @@ def test_problems_name_the_key_and_the_entry(tmp_path: Path, monkeypatch) -> Non
         "interpretation.images",
     )
     text = "\n".join(found)
-    assert "interpretation.images entry 'missing.jpg': no such file" in text
+    # Each item by its index, as the schema's problems name list items, and its entry.
+    assert "interpretation.images[1] ('missing.jpg'): no such file" in text
+    assert "interpretation.images[2] ('https://host/my%20cat.jpg'): its file name" in text
     assert "'my cat.jpg' cannot name outputs" in text
-    assert "entry 'https://host/': its file name '' cannot name outputs" in text
+    assert "[3] ('https://host/'): its file name '' cannot name outputs" in text
     # ftp:// is no URL we fetch: taken as a local path, which does not exist.
-    assert "entry 'ftp://host/x.jpg': no such file" in text
-    assert "entries ['Rex.jpg', 'other/Rex.png'] share the name 'Rex'" in text
+    assert "[4] ('ftp://host/x.jpg'): no such file" in text
+    assert (
+        "interpretation.images[0] ('Rex.jpg'), interpretation.images[5] ('other/Rex.png'): "
+        "they share the name 'Rex'"
+    ) in text
     assert len(found) == 5
     assert pictures.problems(["Rex.jpg", "https://host/cat.jpg"], "k") == []
 
@@ -131,11 +137,11 @@ def test_chosen_takes_the_first_test_cats_and_dogs_then_the_entries(tmp_path: Pa
 CONFIG_CASES = {
     "missing picture": (
         {"images": ["photos/rex.jpg"]},
-        "interpretation.images entry 'photos/rex.jpg': no such file",
+        "interpretation.images[0] ('photos/rex.jpg'): no such file",
     ),
     "unusable URL": (
         {"images": ["https://host:99999/tabby.jpg"]},
-        "interpretation.images entry 'https://host:99999/tabby.jpg': it cannot be parsed",
+        "interpretation.images[0] ('https://host:99999/tabby.jpg'): it cannot be parsed",
     ),
     "more test pictures than the test split": (
         {"test_images": 16},
@@ -197,12 +203,12 @@ def test_a_folder_output_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("photos", "message"),
     [
-        (["photos/rex.jpg"], "predict.images entry 'photos/rex.jpg': no such file"),
-        (["https://host:99999/rex.jpg"], "predict.images entry 'https://host:99999/rex.jpg'"),
+        (["photos/rex.jpg"], "predict.images[0] ('photos/rex.jpg'): no such file"),
+        (["https://host:99999/rex.jpg"], "predict.images[0] ('https://host:99999/rex.jpg')"),
         (
             ["https://a.example/pets/cat.jpg"],  # the ImageNet list fetches another cat.jpg
-            "predict.images entry 'https://a.example/pets/cat.jpg' and the interpretation "
-            "picture 'https://img-datasets.s3.amazonaws.com/cat.jpg' would both be fetched into "
+            "predict.images[0] ('https://a.example/pets/cat.jpg') and interpretation.images[0] "
+            "('https://img-datasets.s3.amazonaws.com/cat.jpg') would both be fetched into "
             "resources/pictures/cat.jpg",
         ),
     ],
@@ -221,7 +227,9 @@ def test_config_check_refuses_unusable_photos_to_predict(photos, message, tmp_pa
     Path("photos").mkdir()
     Path("photos/rex.jpg").write_bytes(b"")
     config["predict"]["images"] = ["photos/rex.jpg"]
-    with pytest.raises(ConfigError, match="predict.images entry 'photos/rex.jpg': it is empty"):
+    with pytest.raises(
+        ConfigError, match=re.escape("predict.images[0] ('photos/rex.jpg'): it is empty")
+    ):
         check(config, REPO / "config.schema.yaml")
     # A picture's header is enough: the rest is the job's to decode.
     Path("photos/rex.jpg").write_bytes(png_bytes()[:60])

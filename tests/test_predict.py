@@ -17,6 +17,10 @@ from snakevision.plots import CLASS_COLOURS
 
 SIZE = 32  # both tasks' input size here
 KEY = "predict.images"
+# What the models were trained on, as rule predict reads it from config and the histories.
+DEMO = predict.TrainedOn(
+    "demo", "synthetic", {"book": 6, "unet": 6, "convnet": 10, "mini_xception": 20}
+)
 
 
 def segmenter(seed: int) -> keras.Model:
@@ -90,6 +94,7 @@ def run(
         masks,
         classes,
         mask_files(tmp_path / out, models["segmenters"]),
+        DEMO,
     )
     return masks, json.loads(classes.read_text())
 
@@ -144,6 +149,7 @@ def test_a_file_that_is_no_picture_fails_naming_the_entry_before_any_model_loads
             tmp_path / "m.png",
             tmp_path / "c.json",
             mask_files(tmp_path, missing),
+            DEMO,
         )
     assert not list(tmp_path.glob("*.png")) and not (tmp_path / "c.json").exists()
 
@@ -244,6 +250,7 @@ def test_every_segmenter_needs_its_mask_file(tmp_path: Path, models: dict) -> No
             tmp_path / "masks.png",
             tmp_path / "classes.json",
             {"book": tmp_path / "mask_book.png"},
+            DEMO,
         )
 
 
@@ -270,3 +277,59 @@ def test_a_huge_photo_is_drawn_from_a_smaller_copy_with_the_same_classes() -> No
     assert set(np.unique(small)) == {0, 2}  # nearest neighbour: no blended label 1
     same_photo, same_mask = predict._shown(Image.new("RGB", (100, 80)), mask[:80, :100])
     assert same_photo.size == (100, 80) and same_mask.shape == (80, 100)
+
+
+def _history(path: Path, epochs: int) -> Path:
+    """A history.csv as training writes it: one row per epoch trained."""
+    rows = "".join(f"{e},{1 / e:.3f}\n" for e in range(1, epochs + 1))
+    path.write_text("epoch,loss\n" + rows)
+    return path
+
+
+def test_the_epochs_trained_come_from_each_models_history(tmp_path: Path) -> None:
+    # Early stopping may end a training before its `epochs`: the history has the epochs run.
+    trained = predict.TrainedOn.read(
+        "laptop",
+        "download",
+        {"unet": _history(tmp_path / "u.csv", 4), "convnet": _history(tmp_path / "c.csv", 1)},
+    )
+    assert trained == predict.TrainedOn("laptop", "download", {"unet": 4, "convnet": 1})
+    assert trained.note(["unet", "convnet"]) == (
+        "Models trained on the Oxford-IIIT Pet photographs (unet 4 epochs, convnet 1 epoch; "
+        "profile laptop)."
+    )
+
+
+def test_models_trained_on_synthetic_data_are_no_measure_of_quality() -> None:
+    assert DEMO.note(["book", "unet"]) == (
+        "Models trained on the synthetic demo data (6 epochs; profile demo): not a measure of "
+        "quality."
+    )
+    assert DEMO.as_json(["convnet", "mini_xception"]) == {
+        "profile": "demo",
+        "source": "synthetic",
+        "data": "the synthetic demo data",
+        "epochs": {"convnet": 10, "mini_xception": 20},
+        "note": "Models trained on the synthetic demo data (convnet 10 epochs, mini_xception 20 "
+        "epochs; profile demo): not a measure of quality.",
+    }
+
+
+def test_both_outputs_state_what_the_models_were_trained_on(
+    tmp_path: Path, models: dict, monkeypatch
+) -> None:
+    import matplotlib.pyplot as plt
+
+    titles, save = [], plt.Figure.savefig
+
+    def keep(fig, *args, **kwargs):  # the figure's line above the masks, as it is saved
+        titles.append(fig.get_suptitle())
+        save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Figure, "savefig", keep)
+    _, classes = run(tmp_path, photo_file(tmp_path / "rex.jpg"), models)
+    # classes.json: the classifiers' training, before their verdicts.
+    assert list(classes) == ["width", "height", "trained_on", "classifiers"]
+    assert classes["trained_on"] == DEMO.as_json(["convnet", "mini_xception"])
+    # masks.png: the segmenters' training, in a line above the masks.
+    assert titles == [DEMO.note(["book", "unet"])]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import pytest
 from snakemake.io import regex_from_filepattern
 from snakevision import frontpage, resources, spread
+from snakevision.files import write_csv
 
 # As rules/common.smk gives them: Snakemake's own regex of each rule's benchmark pattern.
 PATTERNS = {
@@ -32,12 +36,10 @@ def test_gather_names_jobs_skips_itself_and_sorts_slowest_first(tmp_path, monkey
     for path, (wall, rss, cpu) in {
         "benchmarks/classification/train_mini_xception.tsv": ("5.5", "900", "9.5"),
         "benchmarks/interpretation/filters_mini_xception_block3_sepconv1.tsv": ("2", "NA", "1"),
-        "benchmarks/data/index.tsv": ("0.3", "7.6", "0.00"),
+        "benchmarks/data/index.tsv": ("0.3", "7.6", "0.25"),
         "benchmarks/report/resources.tsv": ("0.1", "1", "0"),
     }.items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        row = "\t".join([wall, "0:00:00", rss, *"000000", cpu])
-        (tmp_path / path).write_text(BENCHMARK + row + "\n")
+        _benchmark(tmp_path / path, wall, rss, cpu)
     files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.tsv"))
     table = resources.gather(files, PATTERNS, skip=["resources"])
     assert table.rule.tolist() == ["train_classifier", "filters", "index"]
@@ -46,9 +48,85 @@ def test_gather_names_jobs_skips_itself_and_sorts_slowest_first(tmp_path, monkey
         "model=mini_xception,layer=block3_sepconv1",
         "",
     ]
-    assert table.wall_s.tolist() == [5.5, 2.0, 0.3] and table.cpu_s.tolist() == [9.5, 1.0, 0.0]
+    assert table.wall_s.tolist() == [5.5, 2.0, 0.3] and table.cpu_s.tolist() == [9.5, 1.0, 0.25]
     assert table.max_rss_mb.isna().tolist() == [False, True, False]
     resources.chart(table, tmp_path / "resources.png")
+    assert (tmp_path / "resources.png").stat().st_size > 1000
+
+
+def _benchmark(path, wall: str, rss: str, cpu: str) -> None:
+    """A Snakemake benchmark file of one run: wall s, max_rss MB, cpu s; the other columns 0."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(BENCHMARK + "\t".join([wall, "0:00:00", rss, *"000000", cpu]) + "\n")
+
+
+@pytest.mark.parametrize("missing", ["0", "0.00", "-", "NA"])
+def test_a_value_a_short_job_was_not_sampled_for_is_unknown_not_zero(
+    tmp_path, monkeypatch, missing
+):
+    # A half-second job ends before Snakemake's first sample, or is sampled before it has
+    # used memory: its benchmark holds 0, '-' or NA for the sampled columns. The wall time is
+    # timed, not sampled.
+    monkeypatch.chdir(tmp_path)
+    path = Path("benchmarks/data/index.tsv")
+    _benchmark(path, "0.47", missing, missing)
+    assert resources.read_benchmark(path) == {
+        "wall_s": 0.47,
+        "cpu_s": pytest.approx(float("nan"), nan_ok=True),
+        "max_rss_mb": pytest.approx(float("nan"), nan_ok=True),
+    }
+    # Unknown in resources.csv too: an empty cell, not 0.
+    table = resources.gather([path], PATTERNS)
+    write_csv(table, Path("resources.csv"))
+    row = Path("resources.csv").read_text().splitlines()[1]
+    assert row == f"index,,0.47,,,{path}"
+    assert pd.read_csv("resources.csv")[["cpu_s", "max_rss_mb"]].isna().all(axis=None)
+    # Repeats (Snakemake's benchmark repeats) average what was measured.
+    path.write_text(
+        BENCHMARK
+        + "\t".join(["1", "0:00:01", missing, *"000000", missing])
+        + "\n"
+        + "\t".join(["3", "0:00:03", "80", *"000000", "2"])
+        + "\n"
+    )
+    assert resources.read_benchmark(path) == {"wall_s": 2.0, "cpu_s": 2.0, "max_rss_mb": 80.0}
+
+
+def test_the_figure_says_which_values_were_not_sampled(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    shown, save = {}, plt.Figure.savefig
+
+    def keep(fig, *args, **kwargs):  # what the figure holds as it is saved
+        axes = fig.axes
+        shown["titles"] = [ax.get_title() for ax in axes]
+        shown["texts"] = [text.get_text() for text in axes[1].texts]
+        shown["time_texts"] = [text.get_text() for text in axes[0].texts]
+        shown["notes"] = [text.get_text() for text in fig.texts]
+        shown["bars"] = [len(ax.patches) for ax in axes]
+        save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Figure, "savefig", keep)
+    nan = float("nan")
+    table = pd.DataFrame(
+        {
+            "rule": ["train", "extract", "index"],
+            "wildcards": ["model=unet", "archive=images", ""],
+            "wall_s": [60.0, 0.5, 0.4],
+            "cpu_s": [100.0, nan, 0.3],
+            "max_rss_mb": [900.0, nan, nan],
+            "benchmark": ["a.tsv", "b.tsv", "c.tsv"],
+        }
+    )
+    resources.chart(table, tmp_path / "resources.png")
+    time_title, memory_title = shown["titles"]
+    assert "(CPU time not sampled for 1 job)" in time_title
+    assert "(not sampled for 2 jobs)" in memory_title
+    assert shown["texts"] == [" not sampled", " not sampled"]
+    assert shown["time_texts"] == [" CPU time not sampled"]
+    assert resources.UNKNOWN_NOTE in shown["notes"]
+    # Wall time for all 3 jobs and CPU time for the 2 measured; memory only where measured.
+    assert shown["bars"] == [3 + 2, 1]
     assert (tmp_path / "resources.png").stat().st_size > 1000
 
 
@@ -121,6 +199,7 @@ def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
         }
     )
     settings = {
+        "profile": "laptop",
         "source": "download",
         "backend": "jax",
         "train": {
@@ -130,6 +209,12 @@ def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
     precisions = {"convnet": "mixed_bfloat16"}
     page = frontpage.front_page(summaries, book, split, precisions, settings)
     assert "the Oxford-IIIT Pet photographs" in page and "backend jax" in page
+    assert "Profile: laptop (the real photographs)." in page
+    assert page.index("Profile: laptop") < page.index("csv-table")  # named first
+    synthetic = frontpage.front_page(
+        summaries, book, split, precisions, {**settings, "profile": "demo", "source": "synthetic"}
+    )
+    assert "Profile: demo (synthetic data)." in synthetic
     assert "The book publishes no segmentation metric." in page
     assert "Classification, on the test split" in page and "classification metric" not in page
     assert "book: 1 of 2 seeds learned more than the majority class." in page

@@ -355,6 +355,15 @@ def test_demo_predicts_its_photo_with_every_model(demo):
     assert set(classes["classifiers"]) == {"convnet", "mini_xception"}
     for verdict in classes["classifiers"].values():
         assert verdict["cat"] == pytest.approx(1 - verdict["dog"])
+    # What the verdicts come from: the demo's synthetic data, the epochs of each history.
+    assert classes["trained_on"] == {
+        "profile": "demo",
+        "source": "synthetic",
+        "data": "the synthetic demo data",
+        "epochs": {"convnet": 10, "mini_xception": 20},
+        "note": "Models trained on the synthetic demo data (convnet 10 epochs, mini_xception "
+        "20 epochs; profile demo): not a measure of quality.",
+    }
     with Image.open(demo / "results/predict/pet/masks.png") as figure:
         assert figure.format == "PNG" and figure.size[1] > 300  # a row per segmentation model
     with Image.open(demo / "profiles/demo/pet.jpg") as photo:
@@ -542,6 +551,7 @@ def test_report_opens_on_the_headline_results(demo):
     assert "The book publishes no segmentation metric." in page
     assert "book: 2 of 2 seeds learned more than the majority class" in page
     assert "convnet: 1 of 1 seed learned more than the majority class" in page
+    assert "Profile: demo (synthetic data)." in page
     # The sentence on the data and the settings, from the run's own files.
     assert "synthetic pets" in page and "96 validation" in page and "120 test" in page
     assert "book 6 epochs, batch 16, float32, 2 seeds (1337, 1)" in page
@@ -551,7 +561,9 @@ def test_report_opens_on_the_headline_results(demo):
 
 
 def test_resources_has_one_row_per_job_of_the_run(demo):
-    table = pd.read_csv(demo / "results/resources.csv", keep_default_na=False)
+    # Only the sampled columns may be empty (unknown); an empty wildcards cell is a string.
+    unknown = {"cpu_s": [""], "max_rss_mb": [""]}
+    table = pd.read_csv(demo / "results/resources.csv", keep_default_na=False, na_values=unknown)
     assert list(table.columns) == [
         "rule",
         "wildcards",
@@ -566,11 +578,17 @@ def test_resources_has_one_row_per_job_of_the_run(demo):
     del run["all"], run["resources"]
     assert table.groupby("rule").size().to_dict() == run
     assert len(table) == len(set(zip(table.rule, table.wildcards))) == sum(run.values())
-    assert (table.wall_s > 0).all() and (table.cpu_s >= 0).all() and (table.max_rss_mb > 0).all()
+    # Wall time is timed: every job has one. CPU time and memory are sampled about once a
+    # second: a short job may have none (unknown, an empty cell), never 0. Which jobs are
+    # sampled, and which job is slowest, are up to the machine's load: not asserted.
+    assert (table.wall_s > 0).all()
+    for column in ("cpu_s", "max_rss_mb"):
+        assert (table[column].isna() | (table[column] > 0)).all(), table[column]
     assert table.wall_s.is_monotonic_decreasing  # slowest first
-    assert table.rule.iloc[0] == "train", table.head()
     assert "model=mini_xception,layer=block3_sepconv1" in set(table.wildcards)
-    assert sum(table.cpu_s > 0) > len(table) / 2  # CPU time is sampled: tiny jobs show 0
+    # The values are read: trainings run for many seconds, sampled many times.
+    trainings = table[table.rule == "train"]
+    assert (trainings.max_rss_mb > 100).all() and (trainings.cpu_s > 0).all(), trainings
     with Image.open(demo / "results/resources.png") as image:
         assert image.format == "PNG" and min(image.size) > 400
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,11 @@ from snakevision.models import catalog
 
 
 def _key(path) -> str:
-    return ".".join(str(p) for p in path) or "(top level)"
+    """A config key as problems name it: dotted, list items by index ('train.book.seeds[1]')."""
+    key = ""
+    for step in path:
+        key += f"[{step}]" if isinstance(step, int) else f".{step}" if key else str(step)
+    return key or "(top level)"
 
 
 def _written(root: dict[str, Any], error: jsonschema.ValidationError) -> dict[str, Any]:
@@ -28,20 +34,38 @@ def _written(root: dict[str, Any], error: jsonschema.ValidationError) -> dict[st
     return node if isinstance(node, dict) else {}
 
 
-def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
-    """One line naming the key, what is wrong and what is allowed."""
+def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> list[str]:
+    """One line per key at fault, naming it, what is wrong and what is allowed."""
     schema = error.schema if isinstance(error.schema, dict) else {}
-    key = _key(error.absolute_path)
+    path = list(error.absolute_path)
+    key = _key(path)
     if error.validator == "additionalProperties":
-        allowed = sorted(schema.get("properties", {}))
-        return f"{key}: {error.message}; allowed keys: {', '.join(allowed)}"
+        known = schema.get("properties", {})
+        allowed = ", ".join(sorted(known))
+        return [
+            f"{_key([*path, extra])}: unknown key; allowed keys: {allowed}"
+            for extra in error.instance
+            if extra not in known
+        ]
+    if error.validator == "required":
+        missing = re.match(r"(.+) is a required property$", error.message)
+        name = ast.literal_eval(missing[1]) if missing else error.message
+        return [f"{_key([*path, name])}: a required key, missing"]
+    if "propertyNames" in error.absolute_schema_path:  # a key of the wrong name: path is its map
+        allowed = ", ".join(schema.get("enum", [])) or schema.get("description", "")
+        return [f"{_key([*path, error.instance])}: unknown key; allowed keys: {allowed}"]
     if error.validator == "enum":
-        return f"{key}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"
+        return [
+            f"{key}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"
+        ]
     if isinstance(error.instance, float) and not math.isfinite(error.instance):
-        return f"{key}: {error.instance} is not allowed; allowed: a finite number"
+        return [f"{key}: {error.instance} is not allowed; allowed: a finite number"]
     description = _written(root, error).get("description") or schema.get("description")
     hint = f" ({description})" if description else ""
-    return f"{key}: {error.message}{hint}"
+    bounds = ""
+    if error.validator in ("minimum", "maximum") and {"minimum", "maximum"} <= set(schema):
+        bounds = f"; allowed: {schema['minimum']}..{schema['maximum']}"
+    return [f"{key}: {error.message}{hint}{bounds}"]
 
 
 def _is_number(value: Any) -> bool:
@@ -146,4 +170,4 @@ def schema_errors(config: dict[str, Any], schema_path: Path) -> list[str]:
     """Every schema violation of config, one readable line each."""
     validator = _validator(schema_path)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return [_describe(e, validator.schema) for e in errors]
+    return [line for e in errors for line in _describe(e, validator.schema)]

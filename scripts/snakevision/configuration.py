@@ -7,6 +7,7 @@ from typing import Any
 
 from snakevision.batch_sizes import batch_problem
 from snakevision.config_schema import schema_errors
+from snakevision.config_sources import FULL, PROFILE_SETTINGS, known_profiles
 from snakevision.downloads import url_problem
 from snakevision.given_files import class_index_problem, hdf5_problem
 from snakevision.models import catalog
@@ -218,25 +219,42 @@ def picture_errors(config: dict[str, Any]) -> list[str]:
     photos = config["predict"]["images"]
     problems = picture_problems(photos, "predict.images")
     interpretation = config["interpretation"]
-    explained = interpretation["images"]
+    explained = {"interpretation.images": interpretation["images"]}
     if interpretation["imagenet"]["weights"] != "none":
-        explained = explained + interpretation["imagenet"]["images"]
-    for photo in filter(is_url, photos):
-        for other in filter(is_url, explained):
-            if file_name(photo) == file_name(other) and photo != other:
-                problems.append(
-                    f"predict.images entry {photo!r} and the interpretation picture {other!r} "
-                    f"would both be fetched into resources/pictures/{file_name(photo)}; rename "
-                    "one of the files behind them or use a local copy"
-                )
+        explained["interpretation.imagenet.images"] = interpretation["imagenet"]["images"]
+    for i, photo in enumerate(photos):
+        for key, entries in explained.items():
+            for j, other in enumerate(entries):
+                fetched = is_url(photo) and is_url(other) and photo != other
+                if fetched and file_name(photo) == file_name(other):
+                    problems.append(
+                        f"predict.images[{i}] ({photo!r}) and {key}[{j}] ({other!r}) would "
+                        f"both be fetched into resources/pictures/{file_name(photo)}; "
+                        "rename one of the files behind them or use a local copy"
+                    )
     return problems
 
 
-def check(config: dict[str, Any], schema_path: Path) -> None:
-    """Raise ConfigError listing every problem of config, or return quietly."""
+def profile_errors(config: dict[str, Any], root: Path) -> list[str]:
+    """A profile name with no settings file under root (the workflow's folder)."""
+    name, known = config["profile"], known_profiles(root)
+    if name in known:
+        return []
+    return [
+        f"profile ({name!r}): no settings file {PROFILE_SETTINGS.format(name=name)}; allowed: "
+        f"{', '.join(known)} ({FULL}: config.yaml alone)"
+    ]
+
+
+def check(config: dict[str, Any], schema_path: Path, root: Path | None = None) -> None:
+    """Raise ConfigError listing every problem of config, or return quietly.
+
+    root: the workflow's folder, which holds the profiles (default: the schema's folder).
+    """
     problems = schema_errors(config, schema_path)
     if not problems:
-        problems = limit_errors(config)
+        problems = profile_errors(config, Path(root or Path(schema_path).parent))
+        problems += limit_errors(config)
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise ConfigError(f"invalid configuration ({len(problems)} problem(s)):\n{lines}", problems)

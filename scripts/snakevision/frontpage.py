@@ -35,6 +35,8 @@ DATA = {
     "not photographs)",
     "download": "the Oxford-IIIT Pet photographs",
 }
+# What the profile's data is, beside its name.
+PROFILE_DATA = {"synthetic": "synthetic data", "download": "the real photographs"}
 BOOK, DIFFERENCE = "the book's", "difference"
 
 
@@ -117,8 +119,8 @@ def front_page(
     """reStructuredText for the report's front page, from {(task, model): summary.json read}.
 
     precisions: model -> the precision policy training used (from its first seed's history);
-    settings: source (download | synthetic), backend, and train: model -> {epochs, batch_size,
-    precision, seeds}.
+    settings: profile (config's: full, demo...), source (download | synthetic), backend, and
+    train: model -> {epochs, batch_size, precision, seeds}.
     """
     tables = headline_tables(summaries, book)
     counts = split_counts(split)
@@ -133,7 +135,13 @@ def front_page(
         f"{seeds(len(train['seeds']))} ({', '.join(map(str, train['seeds']))})"
         for model, train in settings["train"].items()
     )
-    lines = ["Results", "-------", ""]
+    lines = [
+        "Results",
+        "-------",
+        "",
+        f"Profile: {settings['profile']} ({PROFILE_DATA[settings['source']]}).",
+        "",
+    ]
     for task, table in tables.items():
         lines += _csv_table(f"{task.capitalize()}, on the {HEADLINES[task].split} split", table)
         if not any(column.startswith(BOOK) for column in table.columns):

@@ -70,10 +70,10 @@ def _sha256(path: str, size: int, mtime_ns: int, inode: int) -> str:
 
 
 def problems(entries: list[str], key: str) -> list[str]:
-    """What makes entries unusable, one line each, naming the key and the entry."""
+    """What makes entries unusable, one line each, naming the item ('key[0]') and the entry."""
     found = []
-    for entry in entries:
-        where = f"{key} entry {entry!r}"
+    for i, entry in enumerate(entries):
+        where = f"{key}[{i}] ({entry!r})"
         if is_url(entry) and (problem := url_problem(entry)):
             found.append(f"{where}: {problem}")
         elif not NAME.fullmatch(name_of(entry)):
@@ -87,8 +87,9 @@ def problems(entries: list[str], key: str) -> list[str]:
             found.append(f"{where}: {problem}; point the entry at an image file (JPEG, PNG...)")
     counts = Counter(name_of(entry) for entry in entries)
     for name in sorted(n for n, count in counts.items() if count > 1):
-        same = [e for e in entries if name_of(e) == name]
-        found.append(f"{key}: entries {same} share the name {name!r}; rename one of the files")
+        same = [i for i, e in enumerate(entries) if name_of(e) == name]
+        items = ", ".join(f"{key}[{i}] ({entries[i]!r})" for i in same)
+        found.append(f"{items}: they share the name {name!r}; rename one of the files")
     return found
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
+import pandas as pd
 from matplotlib.colors import ListedColormap, to_rgb
 from matplotlib.patches import Patch
 from PIL import Image
@@ -22,6 +25,60 @@ PANEL_INCHES = 4.0  # width of each panel of masks.png; its height follows the p
 # Pixels drawn per panel: twice what the panel shows is sharp, and a 4000 px photo no longer
 # costs seconds of drawing per panel.
 SHOWN_WIDTH = int(2 * PANEL_INCHES * DPI)
+# What the models were trained on, by config's dataset.source, as the outputs say it.
+TRAINING_DATA = {
+    "synthetic": "the synthetic demo data",
+    "download": "the Oxford-IIIT Pet photographs",
+}
+# The line masks.png states it in: a warning where the data was synthetic.
+NOTE_COLOURS = {"synthetic": "#b00000", "download": "#333333"}
+
+
+@dataclass(frozen=True)
+class TrainedOn:
+    """What the models were trained on: the config's profile and data source, and the epochs
+    each model trained (its history's last epoch: early stopping may end before `epochs`)."""
+
+    profile: str
+    source: str
+    epochs: Mapping[str, int]
+
+    @classmethod
+    def read(
+        cls, profile: str, source: str, histories: Mapping[str, str | os.PathLike[str]]
+    ) -> TrainedOn:
+        """From each model's training history (history.csv, one row per epoch trained)."""
+        return cls(profile, source, {name: last_epoch(path) for name, path in histories.items()})
+
+    def note(self, models: Iterable[str]) -> str:
+        """One sentence on the models' training; from synthetic data, no measure of quality."""
+        epochs = {name: self.epochs[name] for name in models}
+        if len(set(epochs.values())) == 1:
+            trained = _epochs(next(iter(epochs.values())))
+        else:
+            trained = ", ".join(f"{name} {_epochs(n)}" for name, n in epochs.items())
+        note = f"Models trained on {TRAINING_DATA[self.source]} ({trained}; profile {self.profile})"
+        return note + (": not a measure of quality." if self.source == "synthetic" else ".")
+
+    def as_json(self, models: Iterable[str]) -> dict[str, Any]:
+        """The trained_on block of classes.json, for these models."""
+        models = list(models)
+        return {
+            "profile": self.profile,
+            "source": self.source,
+            "data": TRAINING_DATA[self.source],
+            "epochs": {name: self.epochs[name] for name in models},
+            "note": self.note(models),
+        }
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
+
+
+def last_epoch(history: str | os.PathLike[str]) -> int:
+    """The last epoch a training history records: the epochs the model trained."""
+    return int(pd.read_csv(Path(history))["epoch"].iloc[-1])
 
 
 def _batch(photo: Image.Image, size: int) -> np.ndarray:
@@ -80,14 +137,22 @@ def _shown(photo: Image.Image, mask: np.ndarray) -> tuple[Image.Image, np.ndarra
 
 
 def masks_figure(
-    photo: Image.Image, masks: Mapping[str, np.ndarray], path: str | os.PathLike[str]
+    photo: Image.Image,
+    masks: Mapping[str, np.ndarray],
+    path: str | os.PathLike[str],
+    note: tuple[str, str] | None = None,
 ) -> None:
-    """One row per segmentation model: the photo, the model's mask, the mask over the photo."""
+    """One row per segmentation model: the photo, the model's mask, the mask over the photo.
+
+    note: (text, colour) of a line above the rows, saying what the models were trained on.
+    """
     width, height = photo.size
     row = PANEL_INCHES * height / width + 0.3  # room for the titles
     colours = ListedColormap(CLASS_COLOURS)
-    size = (3 * PANEL_INCHES, len(masks) * row + 0.4)  # and for the legend
+    size = (3 * PANEL_INCHES, len(masks) * row + 0.4 + (0.3 if note else 0))  # and the legend
     with figure(path, figsize=size, layout="constrained") as fig:
+        if note:
+            fig.suptitle(note[0], color=note[1], fontsize=11, fontweight="bold")
         axes = np.asarray(fig.subplots(len(masks), 3, squeeze=False))
         for (name, mask), (left, middle, right) in zip(masks.items(), axes):
             pet = float(np.mean(mask == 0))
@@ -115,12 +180,15 @@ def predict_photo(
     masks_png: Path,
     classes_json: Path,
     mask_pngs: Mapping[str, Path],
+    trained: TrainedOn,
 ) -> None:
     """Write masks.png, classes.json and each segmenter's full-size mask of a photo.
 
     segmenters, classifiers: model name -> model file; sizes (S, C); mask_pngs: segmenter
-    name -> its mask PNG (mask_{model}.png beside masks.png). The photo is decoded first: one
-    that is not a picture fails naming its config entry before any model is loaded.
+    name -> its mask PNG (mask_{model}.png beside masks.png); trained: what every model was
+    trained on, which both masks.png (a line above the masks) and classes.json (trained_on)
+    state. The photo is decoded first: one that is not a picture fails naming its config entry
+    before any model is loaded.
     """
     if set(mask_pngs) != set(segmenters):
         raise ValueError(
@@ -139,6 +207,15 @@ def predict_photo(
     }
     for name, mask in masks.items():
         write_mask(mask, mask_pngs[name])
-    masks_figure(photo, masks, masks_png)
+    note = (trained.note(segmenters), NOTE_COLOURS[trained.source])
+    masks_figure(photo, masks, masks_png, note)
     width, height = photo.size
-    write_json({"width": width, "height": height, "classifiers": verdicts}, classes_json)
+    write_json(
+        {
+            "width": width,
+            "height": height,
+            "trained_on": trained.as_json(classifiers),
+            "classifiers": verdicts,
+        },
+        classes_json,
+    )
