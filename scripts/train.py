@@ -1,4 +1,4 @@
-"""Rule train: one model of either task, best val_loss kept, resumable."""
+"""Rule train: one model of either task, best val_loss kept, resumable, served from kept states."""
 
 from snakevision.job import start
 
@@ -7,7 +7,7 @@ job = start(snakemake)
 from snakevision import training
 from snakevision.models.build import build
 from snakevision.npy import Rows
-from snakevision.resume import state_dir
+from snakevision.states import state_root
 
 task, name = job.wildcards.task, job.wildcards.model
 settings = training.Settings.from_params(job.params.train)
@@ -19,6 +19,7 @@ training.fit(
     val=(Rows(job.input.val_images), Rows(job.input.val_truth)),
     model_path=job.output.model,
     history_path=job.output.history,
-    state_dir=state_dir(job.output.model),
+    state_dir=state_root(job.output.model),
     tensorboard_dir=job.params.tensorboard,
+    code=job.input.code,  # edited training code trains in a state folder of its own
 )

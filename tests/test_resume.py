@@ -1,4 +1,4 @@
-"""A training run's resume state: the epoch log, the checkpoints and the run's identity."""
+"""A training state: the epoch log, the checkpoints and the identity, a killed job resumed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import time
 import keras
 import numpy as np
 import pandas as pd
-from snakevision import resume
+from snakevision import checkpoints as saving
+from snakevision import epoch_log, identity
 from snakevision.logfile import last_attempt
 from snakevision.models import classification, segmentation
 from test_training import SIZE, tiny_data
@@ -20,10 +21,10 @@ from test_training import SIZE, tiny_data
 def test_epoch_log_drops_rows_past_the_resumed_epoch(tmp_path):
     path = tmp_path / "history.csv"
     pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.9, 0.7, 0.5]}).to_csv(path, index=False)
-    log = resume.EpochLog(path, num_images=10, policy="float32")
+    log = epoch_log.EpochLog(path, num_images=10, policy="float32")
     assert (log.best_val_loss(3), log.best_val_loss(2), log.best_val_loss(0)) == (0.5, 0.7, None)
     pd.DataFrame({"epoch": [1, 2], "val_loss": [np.nan, 0.7]}).to_csv(path, index=False)
-    assert resume.EpochLog(path, 10, "float32").best_val_loss(2) == 0.7  # NaN is not the best
+    assert epoch_log.EpochLog(path, 10, "float32").best_val_loss(2) == 0.7  # NaN is not the best
     log.set_params({"epochs": 5})
     log.on_epoch_begin(2)  # the resume state had two finished epochs: epoch 3 is redone
     assert [r["epoch"] for r in log.rows] == [1, 2]
@@ -45,20 +46,22 @@ def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_pa
         batch_size=8,
         epochs=2,
         validation_data=(images, masks),
-        callbacks=[resume.Checkpoints(tmp_path)],
+        callbacks=[saving.Checkpoints(tmp_path)],
         verbose=0,
     )
-    best, state = sorted(p.name for p in tmp_path.iterdir())
-    assert best in ("best-0001.keras", "best-0002.keras") and state == "epoch-0002.weights.h5"
+    *bests, state = sorted(p.name for p in tmp_path.iterdir())
+    # Every best model so far stays (one per lower val_loss); of the resume points the latest.
+    assert bests in (["best-0001.keras"], ["best-0001.keras", "best-0002.keras"])
+    assert state == "epoch-0002.weights.h5"
     (tmp_path / ".tmp-epoch-0003.weights.h5").write_bytes(b"\x89HDF")  # a write cut short
     fresh = compiled()
-    assert resume.Checkpoints(tmp_path).restore(fresh) == 2
+    assert saving.Checkpoints(tmp_path).restore(fresh) == 2
     assert int(fresh.optimizer.iterations) == 4
     for a, b in zip(
         model.weights + model.optimizer.variables, fresh.weights + fresh.optimizer.variables
     ):
         assert np.array_equal(a, b), a.path
-    assert resume.Checkpoints(tmp_path / "none").restore(compiled()) == 0
+    assert saving.Checkpoints(tmp_path / "none").restore(compiled()) == 0
 
 
 def called_by_hand(folder):
@@ -66,7 +69,7 @@ def called_by_hand(folder):
     model = segmentation.build(SIZE, 3)
     model.compile("adam", "sparse_categorical_crossentropy")
     model.optimizer.build(model.trainable_variables)
-    checkpoints = resume.Checkpoints(folder)
+    checkpoints = saving.Checkpoints(folder)
     checkpoints.set_model(model)
     return checkpoints
 
@@ -87,11 +90,13 @@ def test_a_best_model_newer_than_the_resume_state_is_dropped(tmp_path):
     checkpoints.on_epoch_end(0, {"val_loss": 2.0})
     checkpoints.on_epoch_end(1, {"val_loss": 1.0})
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "best-0001.keras",
         "best-0002.keras",
         "epoch-0002.weights.h5",
     ]
+    assert checkpoints.best_until(1) == tmp_path / "best-0001.keras"  # what 1 epoch is served
     (tmp_path / "best-0003.keras").write_bytes((tmp_path / "best-0002.keras").read_bytes())
-    rerun = resume.Checkpoints(tmp_path)
+    rerun = saving.Checkpoints(tmp_path)
     assert rerun.restore(checkpoints.model) == 2  # epoch 3 is trained again, its best model with it
     assert rerun.best == tmp_path / "best-0002.keras"
     assert not (tmp_path / "best-0003.keras").exists()
@@ -103,8 +108,8 @@ def test_the_identity_tells_architectures_apart_whatever_their_layer_names():
         x = keras.layers.Dropout(rate)(keras.layers.Conv2D(4, 3)(inputs))
         return keras.Model(inputs, x, name="same")
 
-    assert resume.architecture(model(0.5)) == resume.architecture(model(0.5))
-    assert resume.architecture(model(0.5)) != resume.architecture(model(0.1))
+    assert identity.architecture(model(0.5)) == identity.architecture(model(0.5))
+    assert identity.architecture(model(0.5)) != identity.architecture(model(0.1))
 
 
 def test_checkpoints_keep_the_seed_states_keras_leaves_out_of_weights(tmp_path, caplog):
@@ -119,11 +124,11 @@ def test_checkpoints_keep_the_seed_states_keras_leaves_out_of_weights(tmp_path, 
     assert len(states) == 4 and not any(s.path in {w.path for w in model.weights} for s in states)
     for i, state in enumerate(states):
         state.assign([i + 10, i + 20])
-    checkpoints = resume.Checkpoints(tmp_path)
+    checkpoints = saving.Checkpoints(tmp_path)
     checkpoints.set_model(model)
     checkpoints.on_epoch_end(0, {"val_loss": 0.5})
     fresh = compiled()
-    assert resume.Checkpoints(tmp_path).restore(fresh) == 1
+    assert saving.Checkpoints(tmp_path).restore(fresh) == 1
     restored = [v for v in fresh.variables if "seed_generator_state" in v.path]
     assert [keras.ops.convert_to_numpy(v).tolist() for v in restored] == [
         [i + 10, i + 20] for i in range(4)
@@ -192,9 +197,10 @@ def test_an_epoch_logged_is_an_epoch_kept(tmp_path):
     job.wait()
     job.stderr.close()
     first = log.read_text()
-    assert "nothing to resume: starting at epoch 1 (no resume state in " in first
+    assert "nothing to resume: starting at epoch 1 (no state for these settings in " in first
     assert "epoch 3/4:" not in first
-    assert pd.read_csv(tmp_path / "state/history.csv").epoch.tolist() == [1, 2]
+    (state,) = (tmp_path / "state").iterdir()
+    assert pd.read_csv(state / "history.csv").epoch.tolist() == [1, 2]
 
     log.unlink()  # Snakemake deletes a job's log before it runs the job again
     rerun = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600)
@@ -210,3 +216,14 @@ def test_an_epoch_logged_is_an_epoch_kept(tmp_path):
         line = re.search(rf"epoch {epoch}/4: .*images/s$", first, re.MULTILINE).group(0)
         assert f"{line} (logged " in second
     assert pd.read_csv(tmp_path / "history.csv").epoch.tolist() == [1, 2, 3, 4]
+    # The console shows the epochs this job trained, not those replayed, each with the time left.
+    console = rerun.stderr.splitlines()
+    assert f"[train] resuming from epoch 3 of 4 (state in {state})" in console
+    epochs = [line for line in console if re.match(r"\[train\] epoch \d/4: ", line)]
+    assert len(epochs) == 2, rerun.stderr[-3000:]
+    assert re.fullmatch(
+        r"\[train\] epoch 3/4: val mean IoU \d\.\d{3} \(best \d\.\d{3}\), \d+\.\d s/epoch, "
+        r"about \d+ s left",
+        epochs[0],
+    )
+    assert re.fullmatch(r"\[train\] epoch 4/4: val mean IoU .*, \d+\.\d s/epoch, done", epochs[1])

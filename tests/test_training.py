@@ -15,7 +15,9 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from snakevision import batch_sizes, evaluation, hardware, metrics, precision, resume, training
+from snakevision import batch_sizes, evaluation, hardware, metrics, precision, states, training
+from snakevision.checkpoints import SEED_STATES
+from snakevision.identity import run_identity
 from snakevision.metrics import confusion_matrix, per_image_iou, segmentation_metrics
 from snakevision.models import catalog, classification, segmentation
 from snakevision.models.build import build
@@ -34,6 +36,13 @@ def tiny_data(n=24, seed=0):
         masks[i, y : y + 12, x : x + 12] = 0
         masks[i, y - 1 : y + 13, x - 1 : x + 13][masks[i, y - 1 : y + 13, x - 1 : x + 13] == 1] = 2
     return images, masks
+
+
+def state_folder(root):
+    """The one state folder under a run's state root (.train_state/<key>/)."""
+    folders = [p for p in root.iterdir() if p.is_dir()]
+    assert len(folders) == 1, folders
+    return folders[0]
 
 
 def fit_segmentation(settings, folder, images, masks):
@@ -159,7 +168,7 @@ def interrupted_fit(tmp_path, settings):
             (images[:8], masks[:8]),
             **paths,
         )
-    first = pd.read_csv(tmp_path / "state/history.csv")
+    first = pd.read_csv(state_folder(tmp_path / "state") / "history.csv")
     assert 1 <= len(first) < settings.epochs
     assert first.epoch.tolist() == list(range(1, len(first) + 1))
     assert not paths["model_path"].exists()
@@ -194,16 +203,16 @@ def test_fit_resumes_from_the_last_finished_epoch_as_if_never_stopped(tmp_path, 
     pd.testing.assert_frame_equal(history.iloc[:done], first)
     assert {"val_mean_iou", "val_pixel_accuracy", "images_per_s", "seconds"} <= set(history.columns)
     assert (history.precision == "float32").all()
-    # The finished run's state stays, pruned to what training on from it needs.
-    kept = sorted(p.name for p in paths["state_dir"].iterdir())
-    assert re.fullmatch(r"best-000[1-4]\.keras", kept[0])
-    assert kept[1:] == [
-        "completed.json",
-        "epoch-0004.weights.h5",
-        "epochs.log",
-        "history.csv",
-        "run.json",
-    ]
+    # The finished run's state stays: every best model so far, the latest resume point.
+    folder = state_folder(paths["state_dir"])
+    kept = sorted(p.name for p in folder.iterdir())
+    bests = [name for name in kept if name.startswith("best-")]
+    assert bests and all(re.fullmatch(r"best-000[1-4]\.keras", name) for name in bests)
+    assert kept[len(bests) :] == ["epoch-0004.weights.h5", "epochs.log", "history.csv", "run.json"]
+    assert json.loads((paths["state_dir"] / "current.json").read_text()) == {
+        "state": folder.name,
+        "epochs": 4,
+    }
     saved = pd.read_csv(paths["history_path"])
     assert saved.epoch.tolist() == [1, 2, 3, 4]
     model = keras.models.load_model(paths["model_path"])
@@ -228,47 +237,48 @@ def test_a_resumed_fit_draws_the_augmentation_and_dropout_of_an_uninterrupted_on
     # 8th falls in epoch 2.
     with pytest.raises(Exception, match="Interrupt"):
         training.fit(*args, settings, (FailingImages(images, 8), data[0][1]), data[1], **paths)
-    assert len(pd.read_csv(paths["state_dir"] / "history.csv")) == 1
-    with h5py.File(next(paths["state_dir"].glob("epoch-*.weights.h5"))) as saved:
-        assert len(saved[resume.SEED_STATES]) == 4  # flip, rotation, zoom, dropout
+    folder = state_folder(paths["state_dir"])
+    assert len(pd.read_csv(folder / "history.csv")) == 1
+    with h5py.File(next(folder.glob("epoch-*.weights.h5"))) as saved:
+        assert len(saved[SEED_STATES]) == 4  # flip, rotation, zoom, dropout
     history = training.fit(*args, settings, *data, **paths)
     model = keras.models.load_model(paths["model_path"])
     assert_same_training(history, model, *uninterrupted_fit(tmp_path, *args, settings, *data))
 
 
-def test_fit_resumes_with_more_epochs_but_not_with_other_settings_or_data(tmp_path, caplog):
+def test_fit_resumes_with_more_epochs_and_other_settings_or_data_get_a_state_of_their_own(
+    tmp_path, caplog
+):
     settings = training.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
     args, data, paths, first = interrupted_fit(tmp_path, settings)
-    state = paths["state_dir"]
+    root = paths["state_dir"]
+    state = state_folder(root)
     identity = json.loads((state / "run.json").read_text())
-    more = dataclasses.replace(settings, epochs=5)
-    assert identity == resume.run_identity(args[0](), more, "float32", 1, *data)
+    more = dataclasses.replace(settings, epochs=5, patience=2)  # the length is no identity
+    assert identity == run_identity(args[0](), more, "float32", 1, *data)
+    assert state.name == states.key(identity)
 
     other = dataclasses.replace(more, learning_rate=5e-4)
-    differs = resume.run_identity(args[0](), other, "float32", 1, *data)
+    differs = run_identity(args[0](), other, "float32", 1, *data)
     assert differs["settings"] != identity["settings"]
     images = data[0][0].copy()
     images[-1, 0, 0, 0] += 1  # one value of one training image
-    changed = resume.run_identity(args[0](), more, "float32", 1, (images, data[0][1]), data[1])
+    changed = run_identity(args[0](), more, "float32", 1, (images, data[0][1]), data[1])
     assert changed["data"] != identity["data"]
+    assert len({states.key(identity), states.key(differs), states.key(changed)}) == 3
+    kept = {p.name: p.read_bytes() for p in state.iterdir()}
     with caplog.at_level(logging.INFO):
         history = training.fit(*args, other, *data, **paths)
-    assert f"starting afresh: the resume state in {state} is from a run with other settings" in (
-        caplog.text
-    )
+    new = root / states.key(differs)
+    assert (
+        f"nothing to resume: starting at epoch 1 (no state for these settings in {root} yet: a "
+        f"new one in {new.name}; the 1 other state(s) there stay (the latest, {state.name}, "
+        "differs in settings.learning_rate))"
+    ) in caplog.text
     assert "resuming" not in caplog.text
     assert history.epoch.tolist() == [1, 2, 3, 4, 5]
     assert history.val_loss.iloc[0] != first.val_loss.iloc[0]  # a new first epoch, not the old
-
-
-def test_fit_starts_afresh_when_the_state_has_more_epochs_than_asked(tmp_path, caplog):
-    settings = training.Settings(epochs=4, batch_size=8, precision="float32", optimizer="adam")
-    args, data, paths, first = interrupted_fit(tmp_path, settings)
-    fewer = dataclasses.replace(settings, epochs=len(first) - 1)
-    with caplog.at_level(logging.INFO):
-        history = training.fit(*args, fewer, *data, **paths)
-    assert f"with other epochs ({len(first)} finished, {len(first) - 1} asked for)" in caplog.text
-    assert history.epoch.tolist() == list(range(1, len(first)))
+    assert {p.name: p.read_bytes() for p in state.iterdir()} == kept  # the other state, untouched
 
 
 def epoch_scalars(folder, tag="epoch_loss"):
@@ -300,14 +310,13 @@ def test_more_epochs_train_only_the_new_ones_as_a_straight_run_would(tmp_path, c
         tensorboard_dir=run / "tensorboard",
     )
     first = training.fit(*args, three, *data, **paths)
-    assert sorted(p.name for p in (run / "tensorboard").iterdir()) == ["train", "validation"]
-    assert [s for s, _ in epoch_scalars(run / "tensorboard/train")] == [0, 1, 2]
+    state = state_folder(run / ".train_state")
+    board = run / "tensorboard" / state.name  # each state's events apart
+    assert sorted(p.name for p in board.iterdir()) == ["train", "validation"]
+    assert [s for s, _ in epoch_scalars(board / "train")] == [0, 1, 2]
     with caplog.at_level(logging.INFO):
         history = training.fit(*args, five, *data, **paths)
-    assert f"training on from the finished run of 3 epochs in {run / '.train_state'}" in (
-        caplog.text
-    )
-    assert "resuming from epoch 4 of 5" in caplog.text
+    assert f"resuming from epoch 4 of 5 (state in {state})" in caplog.text
     trained = re.findall(r"epoch (\d)/5: .*images/s$", caplog.text, re.MULTILINE)
     assert trained == ["4", "5"]  # only the new epochs; 1 to 3 are replayed as logged then
     assert len(re.findall(r"epoch [123]/3: .*before the resume", caplog.text)) == 3
@@ -318,68 +327,86 @@ def test_more_epochs_train_only_the_new_ones_as_a_straight_run_would(tmp_path, c
     for a, b in zip(model.weights, straight_model.weights, strict=True):
         assert np.array_equal(a, b), a.path
     # TensorBoard: the new epochs appended to the first run's, each epoch once.
-    losses = epoch_scalars(run / "tensorboard/train")
+    losses = epoch_scalars(board / "train")
     assert [s for s, _ in losses] == [0, 1, 2, 3, 4]
     np.testing.assert_allclose([v for _, v in losses], history.loss, rtol=1e-6)
-    assert [s for s, _ in epoch_scalars(run / "tensorboard/validation")] == [0, 1, 2, 3, 4]
+    assert [s for s, _ in epoch_scalars(board / "validation")] == [0, 1, 2, 3, 4]
 
 
-def test_a_finished_run_starts_afresh_for_fewer_epochs_the_same_ones_or_other_settings(
-    tmp_path, caplog
-):
+def test_switching_settings_back_and_forth_serves_each_one_from_its_own_state(tmp_path, caplog):
+    """Fewer epochs and the same epochs again are served from the state, nothing trained;
+    other settings train in a state of their own, and switching back serves the first again."""
     images, masks = tiny_data(n=16)
     args = (lambda: segmentation.build(SIZE, 3), training.TASKS["segmentation"])
     data = ((images, masks), (images[:8], masks[:8]))
-    state, board = tmp_path / ".train_state", tmp_path / "tensorboard"
+    root, board = tmp_path / ".train_state", tmp_path / "tensorboard"
     paths = dict(
         model_path=tmp_path / "model.keras",
         history_path=tmp_path / "history.csv",
-        state_dir=state,
+        state_dir=root,
         tensorboard_dir=board,
     )
     three = training.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
     first = training.fit(*args, three, *data, **paths)
-    reruns = [
-        # Epoch 2's weights are gone: its run is trained again.
-        (
-            dataclasses.replace(three, epochs=2),
-            "is from a run with other epochs (3 finished, 2 asked for)",
-        ),
-        # A forced rerun, or one for edited code: the same epochs are trained again.
-        (dataclasses.replace(three, epochs=2), "is of a finished run of the 2 epochs asked for"),
-        (dataclasses.replace(three, learning_rate=5e-4), "is from a run with other settings"),
-    ]
-    for settings, why in reruns:
+    state = state_folder(root)
+    model = paths["model_path"].read_bytes()
+    kept = {p.name: p.read_bytes() for p in state.iterdir()}
+
+    def refit(settings):
         caplog.clear()
         with caplog.at_level(logging.INFO):
             history = training.fit(*args, settings, *data, **paths)
-        afresh = f"starting afresh: the resume state in {state} {why}"
-        assert f"nothing to resume: starting at epoch 1 ({afresh}" in caplog.text
-        assert "resuming" not in caplog.text
-        assert history.epoch.tolist() == list(range(1, settings.epochs + 1))
-        # A fresh start leaves no events of the run before it.
-        assert [s for s, _ in epoch_scalars(board / "train")] == list(range(settings.epochs))
-        if settings.learning_rate == three.learning_rate:
-            pd.testing.assert_frame_equal(
-                history[["loss", "val_loss"]], first[["loss", "val_loss"]].iloc[:2]
-            )
-        else:
-            assert history.loss.iloc[1] != first.loss.iloc[1]
+        return history, re.findall(r"epoch (\d)/\d: .*images/s$", caplog.text, re.MULTILINE)
+
+    two = dataclasses.replace(three, epochs=2)
+    history, trained = refit(two)
+    assert trained == []
+    assert (
+        f"all 2 epochs were trained before (state in {state}): outputs written from it, nothing "
+        "trained; to train afresh, delete that folder"
+    ) in caplog.text
+    assert len(re.findall(r"epoch [12]/3: .*\(logged .*, from the state\)", caplog.text)) == 2
+    pd.testing.assert_frame_equal(history, first.iloc[:2])
+    pd.testing.assert_frame_equal(pd.read_csv(paths["history_path"]), first.iloc[:2])
+    best = max(p for p in state.glob("best-*.keras") if states.epoch_of(p) <= 2)
+    assert paths["model_path"].read_bytes() == best.read_bytes()
+    # The same epochs again (a forced rerun): served, not trained.
+    history, trained = refit(three)
+    assert trained == [] and "all 3 epochs were trained before" in caplog.text
+    pd.testing.assert_frame_equal(history, first)
+    assert paths["model_path"].read_bytes() == model
+    # Other settings: a state of their own, trained from epoch 1; the first stays as it was.
+    other = dataclasses.replace(three, learning_rate=5e-4)
+    history, trained = refit(other)
+    assert trained == ["1", "2", "3"] and history.loss.iloc[1] != first.loss.iloc[1]
+    assert len([p for p in root.iterdir() if p.is_dir()]) == 2
+    assert {p.name: p.read_bytes() for p in state.iterdir()} == kept
+    assert [s for s, _ in epoch_scalars(board / state.name / "train")] == [0, 1, 2]
+    # Back to the first settings: served again, the same outputs.
+    history, trained = refit(three)
+    assert trained == []
+    pd.testing.assert_frame_equal(history, first)
+    assert paths["model_path"].read_bytes() == model
+    assert json.loads((root / "current.json").read_text())["state"] == state.name
 
 
 def test_a_rerun_that_finds_no_usable_state_says_why(tmp_path, caplog):
     images, masks = tiny_data(n=16)
     args = (lambda: segmentation.build(SIZE, 3), training.TASKS["segmentation"])
-    state = tmp_path / "state"
+    root = tmp_path / "state"
     paths = dict(
-        model_path=tmp_path / "model.keras", history_path=tmp_path / "h.csv", state_dir=state
+        model_path=tmp_path / "model.keras", history_path=tmp_path / "h.csv", state_dir=root
     )
     one = training.Settings(epochs=1, batch_size=8, precision="float32", optimizer="adam")
     # Reads: the checksum, two batches Keras inspects for their shapes, then epoch 1's two.
     with caplog.at_level(logging.INFO), pytest.raises(Exception, match="Interrupt"):
         training.fit(*args, one, (FailingImages(images, 5), masks), (images, masks), **paths)
+    state = state_folder(root)
     assert (state / "run.json").exists() and not list(state.glob("epoch-*"))
-    assert f"nothing to resume: starting at epoch 1 (no resume state in {state})" in caplog.text
+    assert (
+        f"nothing to resume: starting at epoch 1 (no state for these settings in {root} yet: a "
+        f"new one in {state.name})"
+    ) in caplog.text
     caplog.clear()
     with caplog.at_level(logging.INFO):
         training.fit(*args, one, (images, masks), (images, masks), **paths)
@@ -394,7 +421,7 @@ def test_a_rerun_that_finds_no_usable_state_says_why(tmp_path, caplog):
             *args, dataclasses.replace(one, epochs=2), (images, masks), (images, masks), **paths
         )
     assert re.search(
-        r"WARNING .*nothing to resume: starting at epoch 1 \(starting afresh: the resume state "
+        r"WARNING .*nothing to resume: starting at epoch 1 \(starting afresh: the state "
         rf"in {re.escape(str(state))} cannot be loaded \(",
         caplog.text,
     )
@@ -409,7 +436,7 @@ def test_a_run_that_never_reaches_a_finite_val_loss_says_it_diverged(tmp_path):
     with pytest.raises(RuntimeError, match="no epoch of 2 reached a finite val_loss.*diverged"):
         fit_segmentation(settings, tmp_path, images, masks)
     assert not (tmp_path / "model.keras").exists()
-    assert pd.read_csv(tmp_path / "state/history.csv").val_loss.isna().all()
+    assert pd.read_csv(state_folder(tmp_path / "state") / "history.csv").val_loss.isna().all()
 
 
 def test_a_gallery_shows_every_model_the_same_seeded_images():

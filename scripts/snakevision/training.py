@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -14,20 +14,14 @@ import keras
 import numpy as np
 import pandas as pd
 
-from snakevision import batch_sizes, hardware, precision
+from snakevision import batch_sizes, hardware, precision, states, stopping
 from snakevision.batches import Batches
+from snakevision.checkpoints import Checkpoints
+from snakevision.epoch_log import EpochLog
 from snakevision.files import atomic, write_csv
+from snakevision.identity import all_layers, run_identity
 from snakevision.metrics import mean_iou
-from snakevision.resume import (
-    HISTORY,
-    Checkpoints,
-    EpochLog,
-    all_layers,
-    claim_state,
-    complete,
-    discard,
-    run_identity,
-)
+from snakevision.states import HISTORY
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +44,7 @@ class Settings:
     precision: str = "auto"
     steps_per_execution: int = 1
     micro_batches: int | str = 1
+    patience: int | None = None  # epochs without a lower val_loss before stopping; None: never
 
     @classmethod
     def from_params(cls, params: Any) -> Settings:
@@ -60,10 +55,11 @@ class Settings:
 
 @dataclass(frozen=True)
 class Task:
-    """What differs between tasks: the loss, metrics and label type."""
+    """What differs between tasks: the loss, metrics, the console's metric and label type."""
 
     loss: Any
     metrics: Callable[[], list]
+    headline: tuple[str, str]  # the history column the console shows each epoch, and its name
     label_dtype: str | None = None
 
 
@@ -74,10 +70,12 @@ TASKS = {
             keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
             mean_iou(3),
         ],
+        headline=("val_mean_iou", "val mean IoU"),
     ),
     "classification": Task(
         loss="binary_crossentropy",
         metrics=lambda: [keras.metrics.BinaryAccuracy(name="accuracy")],
+        headline=("val_accuracy", "val accuracy"),
         label_dtype="float32",
     ),
 }
@@ -93,24 +91,28 @@ def fit(
     history_path: Path,
     state_dir: Path,
     tensorboard_dir: Path | None = None,
+    code: Sequence[Path] = (),
 ) -> pd.DataFrame:
-    """Train with the best val_loss model kept, resumable from state_dir, then write outputs.
+    """Train with the best val_loss model kept, resumable, then write outputs; or serve them.
 
     train and val are (images, labels) arrays, in memory or on disk (npy.Rows). state_dir holds
-    the resume state (snakevision.resume); it stays after success, so that more epochs train
-    on from it. tensorboard_dir, if given, receives TensorBoard event files (train/,
-    validation/), continued by a resumed run and emptied by a fresh one.
+    one state folder per identity (snakevision.states): the model, settings, data and the code
+    files given, everything but epochs and patience. Its folder's finished epochs are kept:
+    a request that ends within them (at `epochs`, or where patience stops it) is served from
+    them with nothing trained; a longer one trains on from the last. tensorboard_dir, if
+    given, receives TensorBoard event files under the state folder's name (<key>/train,
+    <key>/validation), continued by a resumed run and emptied by a fresh one.
     """
     warn_if_slow_backend()
-    state_dir = Path(state_dir)
+    root = Path(state_dir)
     policy = precision.choose(settings.precision)
     keras.mixed_precision.set_global_policy(policy)
     model, parts = compiled(build, task, settings, policy)
-    identity = run_identity(model, settings, policy, parts, train, val)
-    why = claim_state(state_dir, identity, settings.epochs)
+    identity = run_identity(model, settings, policy, parts, train, val, code)
+    folder, why = states.claim(root, identity)
     log.info(
         "training %s (%d parameters) on %d images, validating on %d; %s; backend %s, policy %s, "
-        "%d micro-batch(es) per batch",
+        "%d micro-batch(es) per batch; state in %s",
         model.name,
         model.count_params(),
         len(train[0]),
@@ -119,27 +121,32 @@ def fit(
         keras.backend.backend(),
         policy,
         parts,
+        folder,
     )
-    checkpoints = Checkpoints(state_dir)
+    logged = (len(train[0]), policy, parts, task.headline)
     try:
-        start = checkpoints.restore(model)
-    except (OSError, KeyError, ValueError) as exc:  # a file h5py or Keras cannot read
-        why = discard(state_dir, identity, settings.epochs, f"cannot be loaded ({exc})")
+        history, served, start = _open(folder, model, settings, *logged)
+    except (OSError, KeyError, ValueError) as exc:  # a file h5py, pandas or Keras cannot read
+        why = states.discard(folder, identity, f"cannot be loaded ({exc})")
         model, parts = compiled(build, task, settings, policy)  # a load may have begun
-        checkpoints, start = Checkpoints(state_dir), 0
-    history = EpochLog(state_dir / HISTORY, len(train[0]), policy, parts, checkpoints)
+        history, served, start = _open(folder, model, settings, *logged)
+    if served:
+        rows = history.serve(served, settings.epochs)
+        return _outputs(history.checkpoints, rows, served, model_path, history_path, root)
     history.begin(start, settings.epochs, why)
+    checkpoints = history.checkpoints
     if start and checkpoints.best:
         checkpoints.best_val_loss = history.best_val_loss(start)
-    # The epoch's row, checkpoints and log line, in the order EpochLog keeps (snakevision.resume).
+    # The epoch's row, checkpoints and log line, in EpochLog's order (snakevision.epoch_log).
     callbacks: list[keras.callbacks.Callback] = [history]
     if tensorboard_dir is not None:
-        if not start:  # another run's curves, or this one's from a start now discarded
+        board = Path(tensorboard_dir) / folder.name
+        if not start:  # this state's curves from a start now discarded
             for kind in ("train", "validation"):
-                shutil.rmtree(Path(tensorboard_dir) / kind, ignore_errors=True)
+                shutil.rmtree(board / kind, ignore_errors=True)
         # After the checkpoints: an epoch in the events is one a rerun keeps, never one it
         # trains again and writes twice.
-        callbacks.append(TensorBoard(tensorboard_dir))
+        callbacks.append(TensorBoard(board))
     # Two reader threads keep the next batches ready while the device computes.
     batches = dict(label_dtype=task.label_dtype, workers=2)
     model.fit(
@@ -163,16 +170,63 @@ def fit(
         callbacks=callbacks,
         verbose=0,
     )
-    if not checkpoints.best:
+    end = history.rows[-1]["epoch"]  # settings.epochs, or where patience stopped it
+    return _outputs(checkpoints, history.rows, end, model_path, history_path, root)
+
+
+def _open(
+    folder: Path,
+    model: keras.Model,
+    settings: Settings,
+    images: int,
+    policy: str,
+    parts: int,
+    headline: tuple[str, str],
+) -> tuple[EpochLog, int | None, int]:
+    """A state folder's epoch log; the epoch it serves the request with, else the epochs loaded.
+
+    Raises what a damaged file raises (OSError, KeyError, ValueError).
+    """
+    checkpoints = Checkpoints(folder)
+    history = EpochLog(
+        folder / HISTORY,
+        images,
+        policy,
+        parts,
+        checkpoints,
+        headline=headline,
+        patience=settings.patience,
+    )
+    done = checkpoints.finished()
+    served = stopping.served_epoch(
+        history.val_losses(done), done, settings.epochs, settings.patience
+    )
+    if served:
+        checkpoints.verify(served)
+        return history, served, done
+    return history, None, checkpoints.restore(model)
+
+
+def _outputs(
+    checkpoints: Checkpoints,
+    rows: list[dict],
+    epoch: int,
+    model_path: Path,
+    history_path: Path,
+    root: Path,
+) -> pd.DataFrame:
+    """Write the run's outputs from a state: the best model of the first epochs, their rows."""
+    best = checkpoints.best_until(epoch)
+    if best is None:
         raise RuntimeError(
-            f"no epoch of {settings.epochs} reached a finite val_loss (history in {state_dir}): "
+            f"no epoch of {epoch} reached a finite val_loss (history in {checkpoints.folder}): "
             "training diverged; lower the learning rate or use float32"
         )
     with atomic(Path(model_path)) as tmp:
-        shutil.copyfile(checkpoints.best, tmp)
-    table = pd.DataFrame(history.rows)
+        shutil.copyfile(best, tmp)
+    table = pd.DataFrame([r for r in rows if r["epoch"] <= epoch])
     write_csv(table, history_path)
-    complete(state_dir, settings.epochs)
+    states.finish(root, checkpoints.folder, epoch)
     return table
 
 
