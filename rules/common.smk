@@ -200,6 +200,12 @@ def seed_section(wildcards):
     }
 
 
+def training_length(wildcards):
+    """How long the training was asked to go on: metrics.json records where it stopped."""
+    train = section(wildcards)
+    return {"epochs": train["epochs"], "patience": train.get("patience")}
+
+
 def tensorboard_dir(wildcards):
     """Where a training writes its TensorBoard events (`tensorboard --logdir logs/tensorboard`)."""
     return f"logs/tensorboard/{wildcards.task}/{wildcards.model}/seed_{wildcards.seed}"

@@ -95,6 +95,7 @@ rule evaluate:
         runtime=60,
     params:
         batch_size=evaluate_batch_size,
+        training=training_length,
         backend=BACKEND,
     script:
         "../scripts/evaluate.py"

@@ -5,7 +5,7 @@ from snakevision.job import start
 job = start(snakemake)
 
 import keras
-from snakevision import evaluation, plots
+from snakevision import evaluation, plots, stopping
 from snakevision.files import read_history, write_json
 from snakevision.npy import Rows
 
@@ -14,8 +14,9 @@ model = keras.models.load_model(job.input.model)
 metrics = evaluation.EVALUATE[task](
     model, Rows(job.input.images), Rows(job.input.truth), job.params.batch_size
 )
-write_json({**metrics, "params": model.count_params()}, job.output.metrics)
+history = read_history(job.input.history)
+# Where the training ended (its epochs, or where patience stopped it) and its best epoch.
+training = stopping.record(history.val_loss.tolist(), **job.params.training)
+write_json({**metrics, "params": model.count_params(), "training": training}, job.output.metrics)
 title = f"{task.capitalize()}, {name}, seed {seed}: training history"
-plots.training_curves(
-    read_history(job.input.history), job.output.curves, evaluation.CURVES[task], title
-)
+plots.training_curves(history, job.output.curves, evaluation.CURVES[task], title)
