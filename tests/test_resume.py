@@ -88,6 +88,13 @@ def test_a_best_model_newer_than_the_resume_state_is_dropped(tmp_path):
     """A job killed between writing an epoch's best model and its resume state."""
     checkpoints = called_by_hand(tmp_path)
     checkpoints.on_epoch_end(0, {"val_loss": 2.0})
+    # A best model is the model alone: its weights, no optimizer state (a third of adam's).
+    best = keras.models.load_model(tmp_path / "best-0001.keras")
+    assert not best.compiled
+    for a, b in zip(best.weights, checkpoints.model.weights, strict=True):
+        assert a.path == b.path and np.array_equal(a, b)
+    resume_point = (tmp_path / "epoch-0001.weights.h5").stat().st_size
+    assert (tmp_path / "best-0001.keras").stat().st_size < resume_point / 2.5
     checkpoints.on_epoch_end(1, {"val_loss": 1.0})
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "best-0001.keras",

@@ -227,3 +227,17 @@ def test_the_listing_shows_each_state_and_prune_keeps_those_in_use(tmp_path, cap
     assert states.main(["--prune", str(tmp_path / "results")]) == 0
     assert used.exists() and not old.exists()
     assert capsys.readouterr().out.splitlines()[1].endswith("not in use, deleted")
+
+
+def test_a_claim_names_an_older_layouts_files_and_leaves_them(tmp_path, caplog):
+    root = tmp_path / ".train_state"
+    root.mkdir()
+    (root / "history.csv").write_text("epoch,val_loss\n1,0.5\n")  # what the old layout kept
+    identity = {"model": "book", "settings": {}}
+    with caplog.at_level(logging.INFO):
+        folder, why = states.claim(root, identity)
+    assert f"files of an older layout in {root} are not used (history.csv)" in caplog.text
+    assert folder == root / states.key(identity) and why.startswith("no state for these settings")
+    assert (root / "history.csv").exists()
+    assert json.loads((folder / "run.json").read_text()) == identity
+    assert states.claim(root, identity) == (folder, "")  # claimed again: kept as it is

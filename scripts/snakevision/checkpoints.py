@@ -20,14 +20,14 @@ class Checkpoints(keras.callbacks.Callback):
 
     Both are written atomically, where Keras's ModelCheckpoint and BackupAndRestore write in
     place: a job killed while they write (a time limit, a power cut) leaves a half file that
-    the rerun cannot load. Every best model is kept (best-0003.keras, one per improvement), so
-    that a request for fewer epochs is served the best model of its own epochs; of the resume
-    points only the latest, which replaces the one before only once written. A resume point is
-    the weights, the optimizer's variables and the seed states of the random layers
-    (augmentation, dropout), which Keras leaves out of weights: with them a resumed run trains
-    as an uninterrupted one would. A rerun drops best models newer than its resume point: they
-    came from an epoch it trains again. Written durably (fsync), as the log line that follows
-    them promises they are kept.
+    the rerun cannot load. Every best model is kept (best-0003.keras, one per improvement, the
+    model alone), so that a request for fewer epochs is served the best model of its own
+    epochs; of the resume points only the latest, which replaces the one before only once
+    written. A resume point is the weights, the optimizer's variables and the seed states of
+    the random layers (augmentation, dropout), which Keras leaves out of weights: with them a
+    resumed run trains as an uninterrupted one would. A rerun drops best models newer than its
+    resume point: they came from an epoch it trains again. Written durably (fsync), as the log
+    line that follows them promises they are kept.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -85,7 +85,7 @@ class Checkpoints(keras.callbacks.Callback):
         ):
             self.best_val_loss = val_loss
             with durable(self.folder / BEST.replace("*", f"{epoch + 1:04d}")) as tmp:
-                self.model.save(tmp)
+                inference_copy(self.model).save(tmp)
         save = self.folder / RESUME.replace("*", f"{epoch + 1:04d}")
         with durable(save) as tmp:
             self.model.save_weights(tmp)
@@ -94,6 +94,14 @@ class Checkpoints(keras.callbacks.Callback):
                     saved[f"{SEED_STATES}/{i}"] = keras.ops.convert_to_numpy(state)
         for old in saves(self.folder, RESUME)[:-1]:
             old.unlink()
+
+
+def inference_copy(model: keras.Model) -> keras.Model:
+    """The model with its weights, uncompiled: no optimizer state, which the later stages never
+    use (the book's model: 11.6 MB, not 35 with RMSprop's and the micro-batches' variables)."""
+    twin = type(model).from_config(model.get_config())
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 def seed_states(model: keras.Model) -> list:

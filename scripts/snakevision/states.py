@@ -96,7 +96,8 @@ def claim(root: Path, identity: dict) -> tuple[Path, str]:
     """
     root = Path(root)
     folder = root / key(identity)
-    if old_layout := sorted(p.name for p in root.glob("*") if p.is_file() and p.name != CURRENT):
+    ours = (CURRENT, f".tmp-{CURRENT}")
+    if old_layout := sorted(p.name for p in root.glob("*") if p.is_file() and p.name not in ours):
         log.info(
             "files of an older layout in %s are not used (%s): delete them to free the space",
             root,
