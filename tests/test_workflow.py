@@ -87,13 +87,16 @@ def test_demo_produces_every_output_of_the_contract(demo):
     for rule in ("train", "index", "arrays_segmentation"):
         assert list((demo / "logs").rglob(f"*{rule.split('_')[0]}*.log")), rule
     assert list((demo / "benchmarks").rglob("*.tsv"))
-    # A finished training keeps its resume state, for training on with more epochs, and its
-    # TensorBoard events.
-    assert len(list((demo / "results").rglob(".train_state/completed.json"))) == 6
+    # A finished training keeps its state (.train_state/<key>/), named as the one its outputs
+    # came from, for serving other epochs or training on, and its TensorBoard events.
+    current = list((demo / "results").rglob(".train_state/current.json"))
+    assert len(current) == 6
+    for path in current:
+        assert (path.parent / json.loads(path.read_text())["state"] / "history.csv").is_file()
     for run in ("segmentation/book/seed_1", "classification/convnet/seed_1337"):
         for split in ("train", "validation"):
-            events = demo / "logs/tensorboard" / run / split
-            assert list(events.glob("events.out.tfevents.*")), events
+            events = list((demo / "logs/tensorboard" / run).glob(f"*/{split}/events.out.*"))
+            assert events, (run, split)
 
 
 def test_demo_arrays_follow_the_split(demo):
@@ -683,7 +686,7 @@ def test_more_epochs_train_only_the_new_ones(demo, tmp_path):
     args = [a for a in demo_config(copy, "longer.yaml", longer) if a != "--dry-run"]
     snakemake(copy, str(run.relative_to(copy) / "metrics.json"), *args)
     log = (copy / "logs/classification/train_convnet_seed_1337.log").read_text()
-    assert "training on from the finished run of 10 epochs" in log, log[-2000:]
+    assert "resuming from epoch 11 of 12 (state in " in log, log[-2000:]
     assert "epoch 1/12" not in log  # not trained again
     after = pd.read_csv(run / "history.csv")
     assert after.epoch.tolist() == list(range(1, 13))
