@@ -151,7 +151,10 @@ class EpochLog(keras.callbacks.Callback):
             self.checkpoints.on_epoch_end(epoch, logs)
         log.info("%s", message)
         self.seconds.append(row["seconds"])
-        stopped = stopping.stop_epoch(self.val_losses(epoch + 1), self.patience) == epoch + 1
+        stopped = (
+            self.patience is not None
+            and stopping.stop_epoch(self.val_losses(epoch + 1), self.patience) == epoch + 1
+        )
         if stopped:
             self.model.stop_training = True
         console.say(self.progress(epoch + 1, self.params["epochs"], stopped))

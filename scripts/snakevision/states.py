@@ -110,6 +110,9 @@ def claim(root: Path, identity: dict) -> tuple[Path, str]:
         return folder, why
     try:
         kept = json.loads((folder / IDENTITY).read_text())
+    except FileNotFoundError:  # killed before it was written: the folder is named by it
+        _make(folder, identity)
+        return folder, ""
     except (OSError, ValueError) as exc:
         return folder, discard(folder, identity, f"has an unreadable {IDENTITY} ({exc})")
     if kept != identity:  # a hash collision, or an edit by hand

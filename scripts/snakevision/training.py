@@ -123,13 +123,13 @@ def fit(
         parts,
         folder,
     )
-    logged = (len(train[0]), policy, parts, task.headline)
+    shown = (len(train[0]), policy, parts, task.headline)  # what the epoch log records
     try:
-        history, served, start = _open(folder, model, settings, *logged)
+        history, served, start = _open(folder, model, settings, *shown)
     except (OSError, KeyError, ValueError) as exc:  # a file h5py, pandas or Keras cannot read
         why = states.discard(folder, identity, f"cannot be loaded ({exc})")
         model, parts = compiled(build, task, settings, policy)  # a load may have begun
-        history, served, start = _open(folder, model, settings, *logged)
+        history, served, start = _open(folder, model, settings, *shown)
     if served:
         rows = history.serve(served, settings.epochs)
         return _outputs(history.checkpoints, rows, served, model_path, history_path, root)
