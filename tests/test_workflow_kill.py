@@ -65,7 +65,9 @@ def _run_and_kill_the_training(workdir: Path, *args: str) -> tuple[int, str]:
         while time.monotonic() < deadline and run.poll() is None:
             attempt = last_attempt(log.read_text()) if log.exists() else ""
             training = _training(run.pid)
-            if training and len(re.findall(rf"epoch \d+/{EPOCHS}:", attempt)) >= 2:
+            # An epoch's full log line (the console's line is logged too, without images/s).
+            trained = re.findall(rf"epoch \d+/{EPOCHS}: .*images/s$", attempt, re.MULTILINE)
+            if training and len(trained) >= 2:
                 training.kill()  # SIGKILL: as a user's kill -9, or the kernel out of memory
                 break
             time.sleep(0.2)
