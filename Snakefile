@@ -18,23 +18,21 @@ report: "report/workflow.rst"
 
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from snakevision.config_schema import parse_nested_strings
-from snakevision.config_sources import (
+from snakevision.config.schema import parse_nested_strings
+from snakevision.config.sources import (
     config_files,
     missing_profile,
     where_to_fix,
     with_profile,
 )
-from snakevision.configuration import ConfigError, check
+from snakevision.config.check import ConfigError, check
 
 SCHEMA = Path(workflow.basedir) / "config.schema.yaml"
 GIVEN = workflow.config_settings
 # A --configfile on the command line replaces a profile's configfiles list, not its config list
 # (profile=demo): merge the settings file of the profile config names back in, under the user's
 # files (config.yaml < profiles/<name>/<name>.yaml < each --configfile < --config).
-PROFILE_FILE = missing_profile(
-    config.get("profile"), workflow.basedir, GIVEN.configfiles
-)
+PROFILE_FILE = missing_profile(config.get("profile"), workflow.basedir, GIVEN.configfiles)
 if PROFILE_FILE:
     WORKFLOW_FILE = None if GIVEN.replace_workflow_config else "config.yaml"
     rebuilt = with_profile(WORKFLOW_FILE, PROFILE_FILE, GIVEN.overwrite_config)
@@ -74,7 +72,7 @@ include: "rules/report.smk"
 # it bounds jobs across nodes, not this machine; job processes skip hooks.
 onstart:
     if workflow.local_exec:
-        from snakevision import gpus
+        from snakevision.job import gpus
 
         try:
             note = gpus.check_request(workflow.global_resources.get("gpu").value)

@@ -45,7 +45,7 @@ def add_data_args(parser: argparse.ArgumentParser) -> None:
 
 def pet_pairs(args: argparse.Namespace, work: Path, per_breed: int) -> list[tuple[str, str]]:
     """Usable (image, trimap) paths: real ones from flags, else per_breed synthetic per breed."""
-    from snakevision import archives, pets, synthetic
+    from snakevision.data import archives, pets, synthetic
 
     if args.images or args.trimaps:
         images, trimaps = args.images, args.trimaps

@@ -1,4 +1,4 @@
-"""Building the segmentation arrays: the book's load_img loop against snakevision.arrays.
+"""Building the segmentation arrays: the book's load_img loop against snakevision.data.arrays.
 
 Each variant runs in a fresh process, at dataset sizes N and k*N (the file list repeated), so
 that the table shows how speed and peak memory behave as the data set grows.
@@ -48,8 +48,8 @@ def book(pairs: list[tuple[str, str]], size: int) -> float:
 
 
 def ours(pairs: list[tuple[str, str]], size: int, workers: int, out: Path) -> float:
-    """snakevision.arrays.write_stack: uint8 .npy files written in parallel, row by row."""
-    from snakevision import arrays
+    """snakevision.data.arrays.write_stack: uint8 .npy files written in parallel, row by row."""
+    from snakevision.data import arrays
 
     images, trimaps = zip(*pairs)
     arrays.write_stack(images, out / "images.npy", "image", size, workers)
@@ -65,7 +65,7 @@ def child(args: argparse.Namespace) -> None:
     if args.child == "book":
         import keras  # noqa: F401
     else:
-        from snakevision import arrays  # noqa: F401
+        from snakevision.data import arrays  # noqa: F401
 
     before, cpu = common.rss_mb(), common.cpu_seconds()
     start = time.perf_counter()

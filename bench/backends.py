@@ -1,6 +1,6 @@
 """One training step on TensorFlow against JAX, on a CPU: the models, then single layers.
 
-Each backend runs in a fresh process with the workflow's thread limits (snakevision.job).
+Each backend runs in a fresh process with the workflow's thread limits (snakevision.job.setup).
 A case trains a model on random data with train_on_batch: the first steps compile and are
 left out, the next --steps are timed (wall and process CPU time). Whole models are the
 workflow's builders at the demo's sizes; `segmentation, 2 parts` accumulates two half-batch
@@ -64,8 +64,8 @@ def model_cases(args: argparse.Namespace) -> dict:
 
     seg, cls = args.segmentation_size, args.classification_size
     return {
-        f"segmentation {seg} px": (lambda: segmentation.build(seg), 1),
-        f"segmentation {seg} px, 2 parts": (lambda: segmentation.build(seg), 2),
+        f"segmentation {seg} px": (lambda: segmentation.book(seg), 1),
+        f"segmentation {seg} px, 2 parts": (lambda: segmentation.book(seg), 2),
         f"convnet {cls} px": (lambda: classification.convnet(cls, seed=0), 1),
         f"mini_xception {cls} px": (lambda: classification.mini_xception(cls, seed=0), 1),
     }
@@ -121,9 +121,9 @@ def time_steps(model, parts: int, batch: int, steps: int, warmup: int) -> tuple[
 
 
 def child(args: argparse.Namespace) -> None:
-    from snakevision import job
+    from snakevision.job import setup
 
-    job.limit_threads(args.threads)  # as a rule's job on this many threads
+    setup.limit_threads(args.threads)  # as a rule's job on this many threads
     import keras
 
     common.start_child()

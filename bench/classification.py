@@ -1,4 +1,4 @@
-"""Training speed of the cats-vs-dogs models (convnet, mini Xception) through training.fit.
+"""Training speed of the cats-vs-dogs models (convnet, mini Xception) through trainer.fit.
 
 Random uint8 images and labels in memory-mapped .npy files, as the workflow stores them; one
 fresh process per model, batch size and precision. With --plain, each model also trains the
@@ -37,16 +37,16 @@ DATA = ("train_images", "train_labels", "val_images", "val_labels")
 
 def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> dict:
     """The workflow's rule train (a classifier), thread limits included."""
-    from snakevision import job
+    from snakevision.job import setup
 
-    job.limit_threads(os.cpu_count() or 1)
-    from snakevision import training
+    setup.limit_threads(os.cpu_count() or 1)
+    from snakevision.data.npy import Rows
     from snakevision.models import classification
-    from snakevision.npy import Rows
+    from snakevision.training import trainer
 
     common.time_every_fit(timer, args.steps_per_epoch)
     load = {k: Rows(v) for k, v in data.items()}
-    settings = training.Settings(
+    settings = trainer.Settings(
         args.epochs,
         args.batch,
         precision=args.policy,
@@ -55,9 +55,9 @@ def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
     )
     build = classification.BUILDERS[args.model]
     start = time.perf_counter()
-    history = training.fit(
+    history = trainer.fit(
         lambda: build(args.image_size, seed=settings.seed),
-        training.TASKS["classification"],
+        trainer.OBJECTIVES["classification"],
         settings,
         train=(load["train_images"], load["train_labels"]),
         val=(load["val_images"], load["val_labels"]),
@@ -88,7 +88,7 @@ def child(args: argparse.Namespace) -> None:
     """Train one model one way and write its speed."""
     data = {k: args.data / f"{k}.npy" for k in DATA}
     out = args.data / f"out_{args.result.stem}"
-    from snakevision.npy import Rows
+    from snakevision.data.npy import Rows
 
     n = len(Rows(data["train_images"]))
     timer = common.epoch_timer(common.images_per_epoch(n, args))

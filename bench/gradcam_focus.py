@@ -65,9 +65,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import keras
-    from snakevision import pictures
+    from snakevision.data import pictures
+    from snakevision.data.images import open_trimap, resized
     from snakevision.files import read_csv
-    from snakevision.images import open_trimap, resized
     from snakevision.interpretation import gradcam, layers
     from snakevision.labels import SPECIES
 

@@ -1,11 +1,12 @@
-"""Training the segmentation models: the pipeline's training.fit against the notebook's fit.
+"""Training the segmentation models: the pipeline's trainer.fit against the notebook's fit.
 
-pipeline: snakevision.training.fit on uint8 arrays memory-mapped from .npy files, with its
+pipeline: snakevision.training.trainer.fit on uint8 arrays memory-mapped from .npy files, with its
 precision policy, checkpoints and resume state, for each of --models (the book's model, the
 U-Net). notebook: the book's code for the book's model, float32 images and uint8 targets in
 memory, compile(rmsprop, sparse_categorical_crossentropy), fit with its best-only
 ModelCheckpoint. Each run is a fresh process; all are scored the same way, by
-snakevision.evaluation.segmentation of the best (lowest val_loss) model on the validation arrays.
+snakevision.evaluation.scoring.segmentation of the best (lowest val_loss) model on the
+validation arrays.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
         common.random_arrays(work, "train", n, size, "masks")
         common.random_arrays(work, "val", nv, size, "masks")
         return
-    from snakevision import arrays
+    from snakevision.data import arrays
 
     pairs = common.pet_pairs(args, work, math.ceil((n + nv) / 37) + 1)
     if len(pairs) < n + nv:
@@ -69,21 +70,21 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
 
 def pipeline(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) -> dict:
     """The workflow's rule train (a segmentation model), thread limits included."""
-    from snakevision import job
+    from snakevision.job import setup
 
-    job.limit_threads(os.cpu_count() or 1)  # what the rule's threads give it on one machine
-    from snakevision import training
+    setup.limit_threads(os.cpu_count() or 1)  # what the rule's threads give it on one machine
+    from snakevision.data.npy import Rows
     from snakevision.models import segmentation
-    from snakevision.npy import Rows
+    from snakevision.training import trainer
 
     common.time_every_fit(timer, args.steps_per_epoch)
     load = {k: Rows(v) for k, v in data.items()}
     build = segmentation.BUILDERS[args.model]
     start = time.perf_counter()
-    history = training.fit(
+    history = trainer.fit(
         lambda: build(args.image_size),
-        training.TASKS["segmentation"],
-        training.Settings(
+        trainer.OBJECTIVES["segmentation"],
+        trainer.Settings(
             args.epochs,
             args.batch,
             precision=args.policy,
@@ -111,7 +112,7 @@ def notebook(args: argparse.Namespace, data: dict[str, Path], out: Path, timer) 
     from snakevision.models import segmentation
 
     keras.utils.set_random_seed(1337)
-    model = segmentation.build(args.image_size)
+    model = segmentation.book(args.image_size)
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
     best = out / "oxford_segmentation.keras"
     wall = common.notebook_fit(model, data, "masks", args, best, timer)
@@ -122,19 +123,19 @@ def child(args: argparse.Namespace) -> None:
     """Train one variant, score its best model on the validation arrays, write the result."""
     data = {k: args.data / f"{k}.npy" for k in DATA}
     out = args.data / f"out_{args.result.stem}"
-    from snakevision.npy import Rows
+    from snakevision.data.npy import Rows
 
     n = len(Rows(data["train_images"]))
     timer = common.epoch_timer(common.images_per_epoch(n, args))
     train = pipeline if args.child == "pipeline" else notebook
     run = train(args, data, out, timer)
     import keras
-    from snakevision import evaluation
+    from snakevision.evaluation import scoring
 
     model = keras.models.load_model(run["model"])
     val = [Rows(data[k]) for k in ("val_images", "val_masks")]
     # Small scoring batches: the peak memory columns are training's, not the scoring's.
-    scores = evaluation.segmentation(model, *val, 8)
+    scores = scoring.segmentation(model, *val, 8)
     common.finish(
         args.result,
         model=args.model,

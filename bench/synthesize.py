@@ -30,7 +30,7 @@ COLUMNS = [
 
 def child(args: argparse.Namespace) -> None:
     """Write the archives once and record the cost."""
-    from snakevision import archives, synthetic
+    from snakevision.data import archives, synthetic
 
     per_breed, workers = args.per_breed[0], args.workers[0]
     images, annotations = args.out / "images.tar.gz", args.out / "annotations.tar.gz"

@@ -13,7 +13,7 @@ rule model_summaries:
             report(
                 f"{CLS}/summaries/{model}.txt",
                 caption="../report/model_summary.rst",
-                category=CATEGORIES["classification"],
+                category=CATEGORIES[CLASSIFICATION],
                 subcategory="Model summaries",
                 labels={"model": model},
             )

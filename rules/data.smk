@@ -109,7 +109,7 @@ rule split:
     threads: 1
     params:
         seed=config["split"]["seed"],
-        settings=split_settings,
+        settings=lookup(dpath="split/{task}", within=config),
     script:
         "../scripts/split.py"
 
@@ -131,18 +131,23 @@ rule split_table:
         "../scripts/split_table.py"
 
 
-rule arrays_segmentation:
+# One array per job: a split's images, or their truth (masks, labels), rows in split.csv order.
+rule arrays:
     input:
         index=f"{DATA}/index.csv",
-        split=f"{DATA}/segmentation/split.csv",
-        files=extracted("images", "annotations"),
+        split=f"{TASK_DATA}/split.csv",
+        files=array_files,
         code=library("build_arrays.py"),
     output:
-        task_arrays("segmentation"),
+        f"{TASK_DATA}/{{split}}_{{kind}}.npy",
     log:
-        "logs/data/arrays_segmentation.log",
+        "logs/data/arrays_{task}_{split}_{kind}.log",
     benchmark:
-        "benchmarks/data/arrays_segmentation.tsv"
+        "benchmarks/data/arrays_{task}_{split}_{kind}.tsv"
+    wildcard_constraints:
+        task=one_of(TASKS),
+        split=one_of(["train", "val", "test"]),
+        kind=one_of(["images", "masks", "labels"]),
     conda:
         ENV
     threads: THREADS
@@ -150,33 +155,7 @@ rule arrays_segmentation:
         mem_mb=2000,
         runtime=60,
     params:
-        task="segmentation",
-        size=config["segmentation"]["image_size"],
-    script:
-        "../scripts/build_arrays.py"
-
-
-rule arrays_classification:
-    input:
-        index=f"{DATA}/index.csv",
-        split=f"{DATA}/classification/split.csv",
-        files=extracted("images"),
-        code=library("build_arrays.py"),
-    output:
-        task_arrays("classification"),
-    log:
-        "logs/data/arrays_classification.log",
-    benchmark:
-        "benchmarks/data/arrays_classification.tsv"
-    conda:
-        ENV
-    threads: THREADS
-    resources:
-        mem_mb=2000,
-        runtime=60,
-    params:
-        task="classification",
-        size=config["classification"]["image_size"],
+        size=lookup(dpath="{task}/image_size", within=config),
     script:
         "../scripts/build_arrays.py"
 

@@ -2,12 +2,16 @@
 # filter patterns and Grad-CAM, for our trained classifiers and the ImageNet Xception.
 
 INTERPRETATION_OUTPUTS = [
-    *(f"{INTERP}/activations/{m}" for m in CLASSIFIERS if has_pictures(m)),
-    *(f"{INTERP}/gradcam/{m}" for m in EXPLAINED if has_pictures(m)),
+    *(
+        f"{INTERP}/activations/{m}"
+        for m in EXPLAINED
+        if m != IMAGENET and EXPLANATIONS[m]["explains"]
+    ),
+    *(f"{INTERP}/gradcam/{m}" for m in EXPLAINED if EXPLANATIONS[m]["explains"]),
     *(
         f"{INTERP}/filters/{m}/{layer}.png"
         for m in EXPLAINED
-        for layer in INTERPRETATION["filters"]["layers"].get(m, [])
+        for layer in EXPLANATIONS[m]["filters"]
     ),
 ]
 
@@ -30,20 +34,20 @@ rule fetch_imagenet:
     benchmark:
         "benchmarks/interpretation/fetch_{file}.tsv"
     wildcard_constraints:
-        file=one_of(IMAGENET_DOWNLOADS),
+        file=one_of(imagenet.DOWNLOADS),
     localrule: True
     conda:
         ENV
     threads: 1
     params:
         # Keyed by content, as the archives are: a file already fetched is never fetched again.
-        url=imagenet_url,
-        md5=imagenet_md5,
+        url=lookup(dpath="{file}/url", within=imagenet.DOWNLOADS),
+        md5=lookup(dpath="{file}/md5", within=imagenet.DOWNLOADS),
     script:
         "../scripts/fetch_imagenet.py"
 
 
-# A trained classifier's activation grids and Grad-CAM maps: one job, one model load.
+# A trained classifier run's activation grids and Grad-CAM maps: one job, one model load.
 rule explain:
     input:
         unpack(explanation_inputs),
@@ -63,7 +67,7 @@ rule explain:
     benchmark:
         "benchmarks/interpretation/explain_{model}.tsv"
     wildcard_constraints:
-        model=one_of(CLASSIFIERS),
+        model=one_of([m for m in EXPLAINED if m != IMAGENET]),
     conda:
         ENV
     threads: 2
@@ -71,10 +75,11 @@ rule explain:
         mem_mb=3000,
         runtime=60,
     params:
-        pictures=explained_pictures,
-        content=pictures_content,  # a picture replaced at the same path reruns the job
-        gradcam=gradcam_settings,
-        imagenet=False,
+        pictures=lookup(dpath="{model}/pictures", within=EXPLANATIONS),
+        # A picture replaced at the same path reruns the job.
+        content=lookup(dpath="{model}/content", within=EXPLANATIONS),
+        gradcam=lookup(dpath="{model}/gradcam", within=EXPLANATIONS),
+        imagenet=lookup(dpath="{model}/imagenet", within=EXPLANATIONS),
         backend=BACKEND,
     script:
         "../scripts/explain.py"
@@ -87,12 +92,6 @@ use rule explain as explain_imagenet with:
         gradcam=GRADCAM,
     wildcard_constraints:
         model=one_of([IMAGENET]),
-    params:
-        pictures=explained_pictures,
-        content=pictures_content,  # a picture replaced at the same path reruns the job
-        gradcam=gradcam_settings,
-        imagenet=True,
-        backend=BACKEND,
 
 
 rule filters:
@@ -124,8 +123,8 @@ rule filters:
         mem_mb=1500 + 60 * INTERPRETATION["filters"]["batch_size"],
         runtime=120,
     params:
-        filters=filter_settings,
-        imagenet=is_imagenet,
+        filters=FILTERS,
+        imagenet=lookup(dpath="{model}/imagenet", within=EXPLANATIONS),
         backend=BACKEND,
     script:
         "../scripts/interpret_filters.py"

@@ -16,7 +16,7 @@ rule fetch_picture:
         ENV
     threads: 1
     params:
-        url=picture_url,
-        key=picture_key,
+        url=lookup(dpath="{file}/url", within=URLS),
+        key=lookup(dpath="{file}/key", within=URLS),
     script:
         "../scripts/fetch_picture.py"

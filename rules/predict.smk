@@ -1,27 +1,29 @@
 # Your own photos: each config predict.images entry (a local path, or a URL that rule
-# fetch_picture fetches into PICTURES) through every trained segmenter and classifier.
+# fetch_picture fetches into PICTURES) through the runs of predict.models (by default those
+# named after their architecture: book, unet, convnet, mini_xception).
 
 PREDICT_OUTPUTS = [
     f"{PREDICT}/{name}/{output}"
     for name in PHOTOS
-    for output in ("masks.png", "classes.json", *(f"mask_{m}.png" for m in SEGMENTERS))
+    for output in (
+        "masks.png",
+        "classes.json",
+        *(f"mask_{m}.png" for m in PREDICTED[SEGMENTATION]),
+    )
 ]
 
 
 rule predict:
     input:
-        photo=photo_path,
-        # Each model's first seed.
-        segmenters=[first_run(catalog.SEGMENTATION, model) for model in SEGMENTERS],
-        classifiers=[first_run(catalog.CLASSIFICATION, model) for model in CLASSIFIERS],
-        # Their histories: the epochs each trained, which the outputs state.
+        photo=lookup(dpath="{image}/path", within=PHOTOS),
+        # Each run's first seed, and its history: the epochs it trained, which outputs state.
+        segmenters=[first_training(SEGMENTATION, r) for r in PREDICTED[SEGMENTATION]],
+        classifiers=[first_training(CLASSIFICATION, r) for r in PREDICTED[CLASSIFICATION]],
         segmenter_histories=[
-            first_run(catalog.SEGMENTATION, model, "history.csv")
-            for model in SEGMENTERS
+            first_training(SEGMENTATION, r, "history.csv") for r in PREDICTED[SEGMENTATION]
         ],
         classifier_histories=[
-            first_run(catalog.CLASSIFICATION, model, "history.csv")
-            for model in CLASSIFIERS
+            first_training(CLASSIFICATION, r, "history.csv") for r in PREDICTED[CLASSIFICATION]
         ],
         code=library("predict_photo.py"),
     output:
@@ -42,13 +44,13 @@ rule predict:
         # Each segmenter's mask at the photo's own size: a palette PNG of values 0, 1, 2.
         mask_files=[
             report(
-                f"{PREDICT}/{{image}}/mask_{model}.png",
+                f"{PREDICT}/{{image}}/mask_{run}.png",
                 caption="../report/predict_mask.rst",
                 category="6. Your photos",
                 subcategory="{image}",
-                labels={"photo": "{image}", "result": f"mask of {model}"},
+                labels={"photo": "{image}", "result": f"mask of {run}"},
             )
-            for model in SEGMENTERS
+            for run in PREDICTED[SEGMENTATION]
         ],
     log:
         "logs/predict/{image}.log",
@@ -65,11 +67,12 @@ rule predict:
         mem_mb=3000,
         runtime=30,
     params:
-        entry=photo_entry,
-        content=photo_content,  # a photo replaced at the same path reruns its prediction
+        entry=lookup(dpath="{image}/entry", within=PHOTOS),
+        # A photo replaced at the same path reruns its prediction.
+        content=lookup(dpath="{image}/content", within=PHOTOS),
         key="predict.images",
-        segmenters=SEGMENTERS,
-        classifiers=CLASSIFIERS,
+        segmenters=PREDICTED[SEGMENTATION],
+        classifiers=PREDICTED[CLASSIFICATION],
         segmentation_size=config["segmentation"]["image_size"],
         classification_size=config["classification"]["image_size"],
         # What the models were trained on, which the outputs state.

@@ -1,10 +1,9 @@
-# Report stage: every headline metric in one table, the report's front page, and where the time
+# Report stage: every reported metric in one table, the report's front page, and where the time
 # and memory went (the figures are tracked by their own rules).
 
 FRONT_PAGE = f"{REPORT}/front_page.rst"
-HEADLINE = (
-    f"{REPORT}/headline.csv"  # report/workflow.rst includes the front page if present
-)
+FRONT_PAGE_TABLE = f"{REPORT}/front_page.csv"  # report/workflow.rst includes the page with it
+ALL_RUNS = [run for found in RUNS.values() for run in found.values()]
 # Every output of a run but the resources table, which gathers their jobs' benchmarks.
 RUN_OUTPUTS = [
     f"{DATA}/overview.png",
@@ -15,19 +14,19 @@ RUN_OUTPUTS = [
     *PREDICT_OUTPUTS,
     "results/metrics.csv",
     FRONT_PAGE,
-    HEADLINE,
+    FRONT_PAGE_TABLE,
 ]
 
 
-# The metrics table and the front page, straight from every model's summary over its seeds. The report's
-# workflow.rst includes the page; the headline table's presence says the page is there.
-rule headline:
+# Every reported metric in one table, and the report's front page with its tables, straight
+# from every run's summary over its seeds.
+rule front_page:
     input:
-        summaries=[f"results/{t}/{m}/summary.json" for t in TASKS for m in TRAINED[t]],
+        summaries=[f"results/{r.task}/{r.name}/summary.json" for r in ALL_RUNS],
         # The first seed's, for the precision it trained in.
-        histories=[first_run(t, m, "history.csv") for t in TASKS for m in TRAINED[t]],
+        histories=[first_training(r.task, r.name, "history.csv") for r in ALL_RUNS],
         split=f"{DATA}/split.csv",
-        code=library("headline.py"),
+        code=library("front_page.py"),
     output:
         metrics=report(
             "results/metrics.csv",
@@ -36,23 +35,26 @@ rule headline:
         ),
         page=FRONT_PAGE,
         table=report(
-            HEADLINE,
-            caption="../report/headline.rst",
+            FRONT_PAGE_TABLE,
+            caption="../report/front_page_table.rst",
             category="5. Summary",
         ),
     log:
-        "logs/report/headline.log",
+        "logs/report/front_page.log",
     benchmark:
-        "benchmarks/report/headline.tsv"
+        "benchmarks/report/front_page.tsv"
     conda:
         ENV
     threads: 1
     params:
-        models=[[t, m] for t in TASKS for m in TRAINED[t]],  # task and model of each summary
-        book={m: catalog.book_figure(m) for t in TASKS for m in TRAINED[t]},
-        settings=front_page_settings(),
+        runs={r.name: r.record() for r in ALL_RUNS},  # in the inputs' order
+        settings={
+            "profile": config["profile"],
+            "source": config["dataset"]["source"],
+            "backend": BACKEND,
+        },
     script:
-        "../scripts/headline.py"
+        "../scripts/front_page.py"
 
 
 # Runs last: its inputs are every other output of the run, so every other job has written its

@@ -1,8 +1,9 @@
-# Segmentation stage: the book's Conv2D/Conv2DTranspose model and a U-Net on the trimaps (trained,
-# evaluated and compared by rules/training.smk), and their masks of the same validation images.
+# Segmentation stage: the runs of the book's Conv2D/Conv2DTranspose model and a U-Net on the
+# trimaps (trained, evaluated and compared by rules/training.smk), and their masks of the same
+# validation images.
 
 SEGMENTATION_OUTPUTS = [
-    *expand(f"{SEG}/{{model}}/masks.png", model=SEGMENTERS),
+    *expand(f"{SEG}/{{run}}/masks.png", run=SEGMENTERS),
     f"{SEG}/comparison.png",
 ]
 
@@ -14,29 +15,28 @@ rule check_batch_size:
         split=f"{DATA}/segmentation/split.csv",
         code=library("check_batch_size.py"),
     output:
-        f"{SEG}/{{model}}/batches.json",
+        f"{SEG}/{{run}}/batches.json",
     log:
-        "logs/segmentation/check_batch_size_{model}.log",
+        "logs/segmentation/check_batch_size_{run}.log",
     benchmark:
-        "benchmarks/segmentation/check_batch_size_{model}.tsv"
+        "benchmarks/segmentation/check_batch_size_{run}.tsv"
     wildcard_constraints:
-        model=one_of(SEGMENTERS),
+        run=one_of(SEGMENTERS),
     localrule: True  # a second's work: not worth a cluster job's queue
     conda:
         ENV
     threads: 1
     params:
-        section=batch_size_key,
-        batch_size=segmentation_batch_size,
+        batch=lookup(dpath="segmentation/{run}/batch", within=RUN_TABLE),
     script:
         "../scripts/check_batch_size.py"
 
 
-# The same seeded validation images through each model's first seed: one gallery per model
+# The same seeded validation images through each run's first seed: one gallery per run
 # (masks.png) and all of them together (comparison.png), from one load each.
 rule galleries:
     input:
-        models=[first_run(catalog.SEGMENTATION, model) for model in SEGMENTERS],
+        models=[first_training(SEGMENTATION, run) for run in SEGMENTERS],
         images=f"{DATA}/segmentation/val_images.npy",
         masks=f"{DATA}/segmentation/val_masks.npy",
         code=library("galleries.py"),
@@ -44,19 +44,22 @@ rule galleries:
         masks=report(
             f"{SEG}/comparison.png",
             caption="../report/segmentation_comparison.rst",
-            category=CATEGORIES["segmentation"],
+            category=CATEGORIES[SEGMENTATION],
             subcategory="Comparison",
             labels={"file": "comparison.png"},
         ),
         galleries=[
             report(
-                f"{SEG}/{model}/masks.png",
+                f"{SEG}/{run}/masks.png",
                 caption="../report/segmentation_masks.rst",
-                category=CATEGORIES["segmentation"],
-                subcategory=model,
-                labels={"seed": str(SEEDS[model][0]), "file": "masks.png"},
+                category=CATEGORIES[SEGMENTATION],
+                subcategory=run,
+                labels={
+                    "seed": str(RUNS[SEGMENTATION][run].seeds[0]),
+                    "file": "masks.png",
+                },
             )
-            for model in SEGMENTERS
+            for run in SEGMENTERS
         ],
     log:
         "logs/segmentation/galleries.log",

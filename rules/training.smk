@@ -1,19 +1,11 @@
-# Training and evaluation, one rule each for every model of both tasks and each of its seeds,
-# under results/{task}/{model}/seed_{seed}/; then one summary per task over the seeds.
+# Training and evaluation, one rule each for every run of both tasks and each of its seeds,
+# under results/{task}/{run}/seed_{seed}/; then one summary per run and one comparison per task.
 
 TRAINING_OUTPUTS = [
-    *(path for task in TASKS for path in runs(task, "metrics.json")),
-    *(path for task in TASKS for path in runs(task, "curves.png")),
-    *(
-        f"results/{task}/{model}/summary.json"
-        for task in TASKS
-        for model in TRAINED[task]
-    ),
-    *(
-        f"results/{task}/{name}"
-        for task in TASKS
-        for name in ("comparison.csv", "seeds.png")
-    ),
+    *(path for task in TASKS for path in trainings(task, "metrics.json")),
+    *(path for task in TASKS for path in trainings(task, "curves.png")),
+    *(f"results/{task}/{run}/summary.json" for task in TASKS for run in RUNS[task]),
+    *(f"results/{task}/{name}" for task in TASKS for name in ("comparison.csv", "seeds.png")),
 ]
 
 
@@ -22,36 +14,36 @@ rule train:
         unpack(training_inputs),
         code=training_code,
     output:
-        model=f"{RUN}/model.keras",
+        model=f"{TRAINING}/model.keras",
         history=report(
-            f"{RUN}/history.csv",
+            f"{TRAINING}/history.csv",
             caption="../report/history.rst",
-            category=category,
-            subcategory="{model}",
+            category=lookup(dpath="{task}", within=CATEGORIES),
+            subcategory="{run}",
             labels={"seed": "{seed}", "file": "history.csv"},
         ),
     log:
-        "logs/{task}/train_{model}_seed_{seed}.log",
+        "logs/{task}/train_{run}_seed_{seed}.log",
     benchmark:
-        "benchmarks/{task}/train_{model}_seed_{seed}.tsv"
+        "benchmarks/{task}/train_{run}_seed_{seed}.tsv"
     wildcard_constraints:
         task=one_of(TASKS),
-        model=one_of([*SEGMENTERS, *CLASSIFIERS]),
+        run=one_of([*SEGMENTERS, *CLASSIFIERS]),
         seed=r"\d+",
-    # No `retries:` here: on a local run a killed training stops the run (a rerun resumes it).
-    # The cluster profile gives train one retry (preemptible-retries), which resumes from the
-    # last finished epoch of a job preempted or lost with its node.
+    # No retries: a kill on the user's own machine stops the run (a rerun resumes). The SLURM
+    # profile gives train one retry, for a job preempted or lost with its node.
     conda:
         ENV
     threads: THREADS
     resources:
         gpu=1,
-        mem_mb=training_mem_mb,
+        mem_mb=lookup(dpath="{task}/{run}/mem_mb", within=RUN_TABLE),
         runtime=24 * 60,
     params:
-        train=seed_section,  # this seed's settings only: other settings never retrain it
-        image_size=image_size,
-        tensorboard=tensorboard_dir,
+        train=seed_settings,  # this seed's settings only: other settings never retrain it
+        architecture=lookup(dpath="{task}/{run}/architecture", within=RUN_TABLE),
+        image_size=lookup(dpath="{task}/image_size", within=config),
+        tensorboard="logs/tensorboard/{task}/{run}/seed_{seed}",
         backend=BACKEND,
     script:
         "../scripts/train.py"
@@ -61,31 +53,31 @@ rule train:
 rule evaluate:
     input:
         unpack(evaluation_inputs),
-        model=f"{RUN}/model.keras",
-        history=f"{RUN}/history.csv",
+        model=f"{TRAINING}/model.keras",
+        history=f"{TRAINING}/history.csv",
         code=library("evaluate.py"),
     output:
         metrics=report(
-            f"{RUN}/metrics.json",
+            f"{TRAINING}/metrics.json",
             caption="../report/metrics_json.rst",
-            category=category,
-            subcategory="{model}",
+            category=lookup(dpath="{task}", within=CATEGORIES),
+            subcategory="{run}",
             labels={"seed": "{seed}", "file": "metrics.json"},
         ),
         curves=report(
-            f"{RUN}/curves.png",
+            f"{TRAINING}/curves.png",
             caption="../report/curves.rst",
-            category=category,
-            subcategory="{model}",
+            category=lookup(dpath="{task}", within=CATEGORIES),
+            subcategory="{run}",
             labels={"seed": "{seed}", "file": "curves.png"},
         ),
     log:
-        "logs/{task}/evaluate_{model}_seed_{seed}.log",
+        "logs/{task}/evaluate_{run}_seed_{seed}.log",
     benchmark:
-        "benchmarks/{task}/evaluate_{model}_seed_{seed}.tsv"
+        "benchmarks/{task}/evaluate_{run}_seed_{seed}.tsv"
     wildcard_constraints:
         task=one_of(TASKS),
-        model=one_of([*SEGMENTERS, *CLASSIFIERS]),
+        run=one_of([*SEGMENTERS, *CLASSIFIERS]),
         seed=r"\d+",
     conda:
         ENV
@@ -94,43 +86,44 @@ rule evaluate:
         mem_mb=3000,
         runtime=60,
     params:
-        batch_size=evaluate_batch_size,
-        training=training_length,
+        batch_size=lookup(dpath="{task}/evaluate/batch_size", within=config),
+        # Where the training stopped is read against the epochs asked for and the patience.
+        training=lookup(dpath="{task}/{run}/length", within=RUN_TABLE),
         backend=BACKEND,
     script:
         "../scripts/evaluate.py"
 
 
-# A model's spread over its seeds: adding a seed reruns that seed's jobs and the summaries.
+# A run's spread over its seeds: adding a seed reruns that seed's jobs and the summaries.
 rule summarise:
     input:
-        metrics=model_runs,
+        metrics=run_metrics,
         code=library("summarise.py"),
     output:
         report(
-            f"{MODEL}/summary.json",
+            f"{RUN}/summary.json",
             caption="../report/summary.rst",
-            category=category,
-            subcategory="{model}",
+            category=lookup(dpath="{task}", within=CATEGORIES),
+            subcategory="{run}",
             labels={"seed": "all", "file": "summary.json"},
         ),
     log:
-        "logs/{task}/summarise_{model}.log",
+        "logs/{task}/summarise_{run}.log",
     benchmark:
-        "benchmarks/{task}/summarise_{model}.tsv"
+        "benchmarks/{task}/summarise_{run}.tsv"
     wildcard_constraints:
         task=one_of(TASKS),
-        model=one_of([*SEGMENTERS, *CLASSIFIERS]),
+        run=one_of([*SEGMENTERS, *CLASSIFIERS]),
     conda:
         ENV
     threads: 1
     params:
-        seeds=model_seeds,
+        seeds=lookup(dpath="{task}/{run}/seeds", within=RUN_TABLE),
     script:
         "../scripts/summarise.py"
 
 
-# The task's models side by side (comparison.csv) and every seed's score and loss curves in one
+# The task's runs side by side (comparison.csv) and every seed's score and loss curves in one
 # figure (seeds.png), from the summaries and histories alone: no model is loaded.
 rule compare:
     input:
@@ -141,14 +134,14 @@ rule compare:
         table=report(
             "results/{task}/comparison.csv",
             caption="../report/comparison.rst",
-            category=category,
+            category=lookup(dpath="{task}", within=CATEGORIES),
             subcategory="Comparison",
             labels={"file": "comparison.csv"},
         ),
         figure=report(
             "results/{task}/seeds.png",
             caption="../report/seeds.rst",
-            category=category,
+            category=lookup(dpath="{task}", within=CATEGORIES),
             subcategory="Comparison",
             labels={"file": "seeds.png"},
         ),
@@ -162,7 +155,7 @@ rule compare:
         ENV
     threads: 1
     params:
-        seeds=task_seeds,
-        book=task_book_figures,  # for the table, the figure and the caption
+        # Run -> its architecture, seeds and the book's figure, in the inputs' order.
+        runs=lookup(dpath="{task}", within=RUN_TABLE),
     script:
         "../scripts/compare.py"

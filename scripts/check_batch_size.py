@@ -7,19 +7,17 @@ killed job, and a batch too large would fail the same way twice.
 
 import math
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision.batch_sizes import batch_problem
 from snakevision.files import read_csv, write_json
+from snakevision.training.batch_sizes import batch_problem
 
 split = read_csv(job.input.split)
 images = int((split.split == "train").sum())
-batch_size = job.params.batch_size
-if problem := batch_problem(
-    job.params.section, batch_size, images, f"the train rows of {job.input.split}"
-):
+key, batch_size = job.params.batch["key"], job.params.batch["batch_size"]
+if problem := batch_problem(key, batch_size, images, f"the train rows of {job.input.split}"):
     raise ValueError(problem)
 write_json(
     {"train_images": images, "batch_size": batch_size, "batches": math.ceil(images / batch_size)},

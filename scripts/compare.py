@@ -1,22 +1,23 @@
-"""Rule compare: one task's models side by side over their seeds, table and figure."""
+"""Rule compare: one task's runs side by side over their seeds, table and figure."""
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision import comparison, plots
+from snakevision.evaluation import comparison
+from snakevision.evaluation.spread import read_summary
 from snakevision.files import read_history, write_csv
-from snakevision.spread import read_summary
+from snakevision.report import seeds_figure
 
-seeds = job.params.seeds  # model -> its seeds, in the order of the histories
-summaries = {
-    model: read_summary(path) for model, path in zip(seeds, job.input.summaries, strict=True)
-}
+runs = job.params.runs  # run -> its architecture, seeds, published figure: the inputs' order
+summaries = {run: read_summary(path) for run, path in zip(runs, job.input.summaries, strict=True)}
 histories = iter(job.input.histories)
-runs = {model: {seed: read_history(next(histories)) for seed in seeds[model]} for model in seeds}
-book = job.params.book
-write_csv(comparison.table(summaries, book), job.output.table)
+curves = {run: {seed: read_history(next(histories)) for seed in runs[run]["seeds"]} for run in runs}
+published = {run: found["published"] for run, found in runs.items()}
+architectures = {run: found["architecture"] for run, found in runs.items()}
+write_csv(comparison.table(summaries, published, architectures), job.output.table)
 main = {
-    model: comparison.book_value(book, model, s["main_metric"]) for model, s in summaries.items()
+    run: comparison.published_value(published, run, summary["main_metric"])
+    for run, summary in summaries.items()
 }
-plots.seeds_figure(summaries, runs, main, job.output.figure)
+seeds_figure.draw(summaries, curves, main, job.output.figure)

@@ -1,11 +1,12 @@
 """Rule download: fetch one official archive, verify it, rename it into place."""
 
-from snakevision.job import fail, start
+from snakevision.job.logfile import fail
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision.archives import DownloadError, Expected
-from snakevision.downloads import download, retry_options
+from snakevision.data.archives import DownloadError, Expected
+from snakevision.data.downloads import download, retry_options
 
 # Not params (see rules/data.smk): changing them must not rerun the rules downstream.
 dataset = job.config["dataset"]

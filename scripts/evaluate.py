@@ -1,17 +1,20 @@
 """Rule evaluate: a trained model's metrics.json on its held-out split, and its training curves."""
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
 import keras
-from snakevision import evaluation, plots, stopping
+from snakevision.data.npy import Rows
+from snakevision.evaluation import scoring
 from snakevision.files import read_history, write_json
-from snakevision.npy import Rows
+from snakevision.models.tasks import TASKS
+from snakevision.report import plots
+from snakevision.training import stopping
 
-task, name, seed = job.wildcards.task, job.wildcards.model, job.wildcards.seed
+task, name, seed = job.wildcards.task, job.wildcards.run, job.wildcards.seed
 model = keras.models.load_model(job.input.model)
-metrics = evaluation.EVALUATE[task](
+metrics = scoring.EVALUATE[task](
     model, Rows(job.input.images), Rows(job.input.truth), job.params.batch_size
 )
 history = read_history(job.input.history)
@@ -19,4 +22,4 @@ history = read_history(job.input.history)
 training = stopping.record(history.val_loss.tolist(), **job.params.training)
 write_json({**metrics, "params": model.count_params(), "training": training}, job.output.metrics)
 title = f"{task.capitalize()}, {name}, seed {seed}: training history"
-plots.training_curves(history, job.output.curves, evaluation.CURVES[task], title)
+plots.training_curves(history, job.output.curves, TASKS[task].main, title)

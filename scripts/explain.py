@@ -3,14 +3,14 @@ Grad-CAM heatmap, overlay and predictions, for each chosen picture."""
 
 from pathlib import Path
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
 import keras
-from snakevision import pictures
+from snakevision.data import pictures
+from snakevision.data.images import resized
 from snakevision.files import atomic
-from snakevision.images import resized
 from snakevision.interpretation import activations, gradcam, imagenet
 from snakevision.labels import SPECIES
 

@@ -1,11 +1,12 @@
 """Rule fetch_imagenet: the ImageNet Xception's weights or class index, verified by MD5."""
 
-from snakevision.job import fail, start
+from snakevision.job.logfile import fail
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision.archives import DownloadError, Expected
-from snakevision.downloads import download, retry_options
+from snakevision.data.archives import DownloadError, Expected
+from snakevision.data.downloads import download, retry_options
 
 # Not params: how to reach a server does not change the file (as for the archives); nor is
 # the hint, which would fetch a file already here again.

@@ -1,13 +1,14 @@
 """Rule fetch_picture: one picture named by URL in config, retried, checked to be a picture."""
 
-from snakevision.job import fail, start
+from snakevision.job.logfile import fail
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision.archives import DownloadError
-from snakevision.downloads import retry_options
-from snakevision.images import DecodeError
-from snakevision.pictures import fetch
+from snakevision.data.archives import DownloadError
+from snakevision.data.downloads import retry_options
+from snakevision.data.images import DecodeError
+from snakevision.data.pictures import fetch
 
 # Not params: how to reach a server does not change the picture (as for the archives).
 try:

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision import resources
 from snakevision.files import write_csv
+from snakevision.report import resources
 
 # Read from disk, not declared: the benchmarks of every job of the run, those that ran now and
 # those kept from earlier runs, without making them outputs that other jobs would wait on.

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
+from snakevision.data.pets import build_index
 from snakevision.files import write_csv
-from snakevision.pets import build_index
 
 index = build_index(job.input.images, Path(job.input.annotations) / "trimaps", job.threads)
 write_csv(index, job.output[0])

@@ -1,6 +1,6 @@
 """Rule filters: the patterns the first filters of one layer respond to most, in a grid."""
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 

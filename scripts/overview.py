@@ -2,13 +2,14 @@
 
 import numpy as np
 import pandas as pd
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision import pets, plots
+from snakevision.data import pets
+from snakevision.data.images import load_image, load_mask
 from snakevision.files import read_csv
-from snakevision.images import load_image, load_mask
+from snakevision.report import plots
 
 SIZE = 200  # display size of the samples
 index, splits = read_csv(job.input.index), read_csv(job.input.split)

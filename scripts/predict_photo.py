@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision.images import Picture
-from snakevision.predict import TrainedOn, predict_photo
+from snakevision.data.images import Picture
+from snakevision.predict.photos import TrainedOn, predict_photo
 
 params = job.params
 name = job.wildcards.image

@@ -1,10 +1,10 @@
 """Rule split: one task's seeded train/val(/test) split."""
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision import pets
+from snakevision.data import pets
 from snakevision.files import read_csv, write_csv
 
 index = read_csv(job.input.index)

@@ -1,6 +1,6 @@
 """Rule split_table: both tasks' splits in one table, results/data/split.csv."""
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 

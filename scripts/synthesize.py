@@ -1,10 +1,10 @@
 """Rule synthesize: write offline archives in the official layout."""
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision.synthetic import write_archives
+from snakevision.data.synthetic import write_archives
 
 write_archives(
     job.output.images,

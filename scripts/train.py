@@ -1,19 +1,19 @@
 """Rule train: one model of either task, best val_loss kept, resumable, served from kept states."""
 
-from snakevision.job import start
+from snakevision.job.setup import start
 
 job = start(snakemake)
 
-from snakevision import training
+from snakevision.data.npy import Rows
 from snakevision.models.build import build
-from snakevision.npy import Rows
-from snakevision.states import state_root
+from snakevision.training import trainer
+from snakevision.training.states import state_root
 
-task, name = job.wildcards.task, job.wildcards.model
-settings = training.Settings.from_params(job.params.train)
-training.fit(
-    lambda: build(task, name, job.params.image_size, seed=settings.seed),
-    training.TASKS[task],
+task, architecture = job.wildcards.task, job.params.architecture
+settings = trainer.Settings.from_params(job.params.train)
+trainer.fit(
+    lambda: build(task, architecture, job.params.image_size, seed=settings.seed),
+    trainer.OBJECTIVES[task],
     settings,
     train=(Rows(job.input.train_images), Rows(job.input.train_truth)),
     val=(Rows(job.input.val_images), Rows(job.input.val_truth)),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from snakevision import archives, synthetic
+from snakevision.data import archives, synthetic
 
 
 @dataclass(frozen=True)

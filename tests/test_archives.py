@@ -13,8 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
-from snakevision import archives
-from snakevision.archives import DownloadError, Expected, UnsafeArchiveError, digest_of, extract
+from snakevision.data import archives
+from snakevision.data.archives import (
+    DownloadError,
+    Expected,
+    UnsafeArchiveError,
+    digest_of,
+    extract,
+)
 
 
 def _names(folder: Path) -> list[str]:
@@ -79,7 +85,7 @@ def test_a_file_system_without_locks_extracts_with_a_warning(
 
     monkeypatch.setattr(archives.fcntl, "flock", no_locks)
     target = tmp_path / "images"
-    with caplog.at_level(logging.WARNING, logger="snakevision.archives"):
+    with caplog.at_level(logging.WARNING, logger="snakevision.data.archives"):
         extract(_write_tar(tmp_path / "x.tar.gz", SAFE), target, "images")
     assert _names(target) == ["a.jpg", "sub"]
     assert "the file system offers no locks" in caplog.text

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from snakevision import arrays, synthetic
-from snakevision.images import DecodeError
+from snakevision.data import arrays, synthetic
+from snakevision.data.images import DecodeError
 
 SIZE = 24
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from snakevision.batches import Batches
+from snakevision.data.batches import Batches
 
 
 def test_batches_cover_every_row_once_per_epoch_in_a_seeded_order():

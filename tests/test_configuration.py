@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
-from snakevision.config_schema import parse_nested_strings
-from snakevision.config_sources import (
+from snakevision.config.check import ConfigError, check
+from snakevision.config.schema import parse_nested_strings
+from snakevision.config.sources import (
     config_files,
     known_profiles,
     merge,
@@ -25,7 +26,6 @@ from snakevision.config_sources import (
     where_to_fix,
     with_profile,
 )
-from snakevision.configuration import ConfigError, check
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config.schema.yaml"
@@ -96,9 +96,12 @@ CASES = {
         _set("segmentation.train.book.seeds", 1337),
         ["segmentation.train.book.seeds: 1337 is not of type 'array'"],
     ),
-    "a model the catalog lacks": (
+    "a run with no section": (
         _set("segmentation.models", ["book", "resnet"]),
-        ["segmentation.models[1]: 'resnet' is not allowed; allowed values: ['book', 'unet']"],
+        [
+            "segmentation.models[1] (resnet): no such run; add segmentation.train.resnet "
+            "(defined: book, unet)"
+        ],
     ),
     "unknown key": (
         _set("dataset.sorce", "download"),
@@ -108,11 +111,18 @@ CASES = {
         lambda config: config.update(sedd=7),
         ["sedd: unknown key; allowed keys: classification, dataset, interpretation"],
     ),
-    "a train section for a model the catalog lacks": (
+    "a run whose architecture the catalog lacks": (
+        lambda config: config["segmentation"]["train"].update(resnet={"epochs": 5}),
+        [
+            "segmentation.train.resnet.architecture (resnet): no segmentation architecture of "
+            "that name; allowed: book, unet"
+        ],
+    ),
+    "an architecture of the other task": (
         lambda config: config["segmentation"]["train"].update(
-            resnet=config["segmentation"]["train"]["book"]
+            fcn={"architecture": "convnet", "epochs": 5}
         ),
-        ["segmentation.train.resnet: unknown key; allowed keys: book, unet"],
+        ["segmentation.train.fcn.architecture (convnet): no segmentation architecture"],
     ),
     "wrong type": (
         _set("segmentation.train.book.epochs", "ten"),
@@ -163,8 +173,8 @@ CASES = {
         ["dataset.download.backoff_seconds: nan is not allowed; allowed: a finite number"],
     ),
     "bad enum in a list": (
-        _set("classification.models", ["convnet", "resnet"]),
-        ["classification.models[1]: 'resnet' is not allowed", "['convnet', 'mini_xception']"],
+        _set("interpretation.imagenet.images", ["elephant.jpg", 7]),
+        ["interpretation.imagenet.images[1]: 7 is not of type 'string'"],
     ),
     "min_side > max_side": (
         _set("dataset.synthetic.min_side", 300),
@@ -197,7 +207,7 @@ CASES = {
     "micro_batches under batch normalization": (
         _set("classification.train.mini_xception.micro_batches", 4),
         [
-            "classification.train.mini_xception.micro_batches (4): the model's batch "
+            "classification.train.mini_xception.micro_batches (4): mini_xception's batch "
             "normalization needs whole batches; allowed: 1 or auto"
         ],
     ),
@@ -214,13 +224,13 @@ CASES = {
     "micro_batches under the U-Net's batch normalization": (
         _set("segmentation.train.unet.micro_batches", 2),
         [
-            "segmentation.train.unet.micro_batches (2): the model's batch normalization needs "
+            "segmentation.train.unet.micro_batches (2): unet's batch normalization needs "
             "whole batches; allowed: 1 or auto"
         ],
     ),
-    "unknown segmentation model": (
-        _set("segmentation.models", ["book", "deeplab"]),
-        ["segmentation.models[1]: 'deeplab' is not allowed; allowed values: ['book', 'unet']"],
+    "a run name a path cannot hold": (
+        _set("segmentation.models", ["book", "deep/lab"]),
+        ["segmentation.models[1]: 'deep/lab' does not match"],
     ),
     "U-Net batch larger than the images left for training": (
         _set("segmentation.train.unet.batch_size", 6391),

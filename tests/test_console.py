@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from snakevision import arrays, console, pets, synthetic
-from snakevision.console import Progress, duration
+from snakevision.data import arrays, pets, synthetic
+from snakevision.job import console
+from snakevision.job.console import Progress, duration
 
 
 class Clock:

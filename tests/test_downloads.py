@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from snakevision.archives import DownloadError, Expected, is_valid, verify
-from snakevision.downloads import download, kept_path, url_problem
+from snakevision.data.archives import DownloadError, Expected, is_valid, verify
+from snakevision.data.downloads import download, kept_path, url_problem
 
 PAYLOAD = random.Random(0).randbytes(300_000)
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -35,7 +35,7 @@ def served(http_server):
 
 def test_download(served, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     target = tmp_path / "sub" / "images.tar.gz"
-    with caplog.at_level(logging.INFO, logger="snakevision.downloads"):
+    with caplog.at_level(logging.INFO, logger="snakevision.data.downloads"):
         _fetch(served, target)
     assert target.read_bytes() == PAYLOAD
     assert _names(target.parent) == ["images.tar.gz"]

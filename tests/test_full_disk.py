@@ -45,7 +45,7 @@ def test_arrays_on_a_full_disk_keep_the_old_file(tmp_path, dataset):
     np.save(target, old)
     paths = sorted(str(p) for p in dataset.images.glob("[a-z]*_[2-3].jpg"))[:20]
     code = (
-        "from snakevision.arrays import write_stack\n"
+        "from snakevision.data.arrays import write_stack\n"
         f"write_stack({paths!r}, {str(target)!r}, 'image', 64, 2)"
     )
     result = run_limited(code, 4096)  # the stack needs 20 * 64 * 64 * 3 bytes
@@ -66,8 +66,8 @@ def test_download_on_a_full_disk_says_so_and_does_not_retry(tmp_path, http_serve
     target = tmp_path / "images.tar.gz"
     code = (
         "import hashlib\n"
-        "from snakevision.archives import Expected\n"
-        "from snakevision.downloads import download\n"
+        "from snakevision.data.archives import Expected\n"
+        "from snakevision.data.downloads import download\n"
         f"data = open({str(source)!r}, 'rb').read()\n"
         f"download({http_server.url('/images.tar.gz')!r}, {str(target)!r}, "
         "Expected(hashlib.sha256(data).hexdigest(), len(data)), retries=3, backoff=0)"
@@ -94,7 +94,7 @@ def tiny_disk(tmp_path):
 
 
 def test_arrays_on_a_really_full_disk_fail_before_decoding(tiny_disk, dataset):
-    from snakevision.arrays import write_stack
+    from snakevision.data.arrays import write_stack
 
     target = tiny_disk / "train_images.npy"
     paths = sorted(str(p) for p in dataset.images.glob("[a-z]*_[2-3].jpg"))[:40]
@@ -121,7 +121,7 @@ def test_a_table_on_a_full_disk_names_the_file_and_the_room_left(tmp_path):
 
 
 def test_an_archive_too_large_for_the_disk_fails_before_extracting(tiny_disk, tmp_path):
-    from snakevision.archives import extract
+    from snakevision.data.archives import extract
 
     archive = tmp_path / "images.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:

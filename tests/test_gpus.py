@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from snakevision import gpus
+from snakevision.job import gpus
 from workflow import REPO
 
 SCRIPTS = REPO / "scripts"
@@ -30,7 +30,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 HOLDER = textwrap.dedent(f"""
     import os, sys
     sys.path.insert(0, {str(SCRIPTS)!r})
-    from snakevision import gpus
+    from snakevision.job import gpus
     done = gpus.assign(1, poll_s=0.05)
     print(",".join(done.ids), os.environ.get("CUDA_VISIBLE_DEVICES"), flush=True)
     sys.stdin.read()  # hold the GPU until the test closes stdin or kills us
@@ -202,7 +202,7 @@ def test_job_start_gives_a_job_asking_for_a_gpu_its_own(
         import os, sys
         from types import SimpleNamespace
         sys.path.insert(0, {str(SCRIPTS)!r})
-        from snakevision.job import start
+        from snakevision.job.setup import start
         smk = SimpleNamespace(
             input=[], output=[], params=SimpleNamespace(), wildcards={{}}, config={{}},
             threads=1, log=[{str(log)!r}], rule="train", resources=SimpleNamespace(gpu=1),

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from snakevision import logfile
+from snakevision.job import logfile
 from workflow import REPO
 
 SCRIPTS = REPO / "scripts"
@@ -26,7 +26,7 @@ def _start(tmp_path: Path, granted: int, cpus: int, slurm_cpus: str = "") -> tup
         from types import SimpleNamespace
         sys.path.insert(0, {str(SCRIPTS)!r})
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:{cpus}])
-        from snakevision.job import start
+        from snakevision.job.setup import start
         smk = SimpleNamespace(
             input=[], output=[], params=SimpleNamespace(), wildcards={{}}, config={{}},
             threads={granted}, log=[{str(log)!r}], rule="arrays",
@@ -73,7 +73,8 @@ JOB = """
 import os, sys
 from types import SimpleNamespace
 sys.path.insert(0, {scripts!r})
-from snakevision.job import start, fail
+from snakevision.job.logfile import fail
+from snakevision.job.setup import start
 job = start(SimpleNamespace(
     input=[], output=[{output!r}], params=SimpleNamespace(), wildcards={{}}, config={{}},
     threads=1, log=[{log!r}], rule="train",
@@ -101,7 +102,7 @@ print("before tensorflow")
 import tensorflow as tf
 print(tf.reduce_sum(tf.ones(3)).numpy())  # its first op looks for a GPU: cuInit's error 303
 os.write(2, b"E0000 00:00:1.5   77 bfc_allocator.cc:1] a native line that is no notice\\n")
-from snakevision.workers import process_pool
+from snakevision.data.workers import process_pool
 with process_pool(2) as pool:  # forked workers write to the same pipe
     list(pool.map(print, ["from a worker"]))
 raise RuntimeError("the job fails")

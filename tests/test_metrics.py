@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from snakevision.metrics import (
+from snakevision.evaluation.metrics import (
     ConfusionAccumulator,
     classification_metrics,
     confusion_matrix,

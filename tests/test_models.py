@@ -49,14 +49,14 @@ def test_segmentation_params_match_book() -> None:
     encoder = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256)]
     decoder = [(256, 256), (256, 256), (256, 128), (128, 128), (128, 64), (64, 64)]
     by_hand = sum(conv(3, a, b) for a, b in encoder + decoder) + conv(3, 64, 3)
-    model = segmentation.build(200, 3)
+    model = segmentation.book(200, 3)
     assert by_hand == 2_880_643
     assert model.count_params() == 2_880_643
     assert model.name == "book"
 
 
 def test_segmentation_output_is_per_pixel_distribution() -> None:
-    model = segmentation.build(64, 5)
+    model = segmentation.book(64, 5)
     assert model.output.shape == (None, 64, 64, 5)
     probs = np.asarray(model(pixels(2, 64)))
     assert probs.shape == (2, 64, 64, 5)
@@ -235,9 +235,9 @@ def test_every_catalog_model_has_a_builder_of_its_task() -> None:
 
 
 def test_the_book_figures_are_the_published_ones() -> None:
-    assert catalog.book_figure("convnet") == ("accuracy", 0.835)
-    assert catalog.book_figure("mini_xception") == ("accuracy", 0.908)
-    assert catalog.book_figure("book") is None and catalog.book_figure("unet") is None
+    assert catalog.published("convnet") == ("accuracy", 0.835)
+    assert catalog.published("mini_xception") == ("accuracy", 0.908)
+    assert catalog.published("book") is None and catalog.published("unet") is None
 
 
 def test_summary_text_is_plain_and_complete() -> None:
@@ -290,7 +290,7 @@ def test_the_limits_hold_past_the_boundary() -> None:
     assert [n for n in range(32, 100) if catalog.size_problem("book", n) is None] == list(
         range(32, 100, 8)
     )
-    assert segmentation.build(200).output_shape == (None, 200, 200, 3)  # the book's size
+    assert segmentation.book(200).output_shape == (None, 200, 200, 3)  # the book's size
     assert classification.convnet(180).get_layer("conv5").output.shape == (None, 7, 7, 256)
     xception = classification.mini_xception(180)
     assert xception.get_layer("block5_add").output.shape == (None, 6, 6, 512)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from snakevision.notices import Filter, is_notice
+from snakevision.job.notices import Filter, is_notice
 
 # As TensorFlow 2.21 writes them on a CPU machine, before absl's logging starts.
 NOTICES = [

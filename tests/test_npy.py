@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from snakevision.npy import Rows
+from snakevision.data.npy import Rows
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from snakevision import pets, synthetic
+from snakevision.data import pets, synthetic
 
 COUNTS = {"train": 10, "val": 5, "test": 8}
 BREEDS = synthetic.CAT_BREEDS + synthetic.DOG_BREEDS
@@ -203,10 +203,10 @@ def test_an_unreadable_file_stops_the_index_instead_of_leaving_the_pet_out(
     images, trimaps = _copy(dataset, tmp_path)
     (tmp_path / unreadable).chmod(0)
     code = (
-        "import sys; from snakevision import pets; "
+        "import sys; from snakevision.data import pets; "
         f"pets.build_index({str(images)!r}, {str(trimaps)!r}, workers=2)"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(pets.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(pets.__file__).parents[2])}
     result = subprocess.run(
         [*_without_read_override(), sys.executable, "-c", code],
         capture_output=True,
@@ -282,7 +282,7 @@ def test_split_is_deterministic(index: pd.DataFrame) -> None:
 
 
 def test_split_logs_each_part_per_species(index: pd.DataFrame, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="snakevision.pets"):
+    with caplog.at_level(logging.INFO, logger="snakevision.data.pets"):
         table = pets.split(index, "classification", 1337, SETTINGS["classification"])
     species = table.stem.map(lambda stem: pets.species_of(pets.breed_of(stem)))
     expected = [
@@ -290,7 +290,7 @@ def test_split_logs_each_part_per_species(index: pd.DataFrame, caplog) -> None:
         for part in ("train", "val", "test")
         for kind in ("cat", "dog")
     ]
-    assert [r.getMessage() for r in caplog.records if r.name == "snakevision.pets"] == expected
+    assert [r.getMessage() for r in caplog.records if r.name == "snakevision.data.pets"] == expected
 
 
 def test_segmentation_split(index: pd.DataFrame) -> None:

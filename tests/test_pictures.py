@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from snakevision import images, pictures
-from snakevision.archives import DownloadError
-from snakevision.images import DecodeError
+from snakevision.data import images, pictures
+from snakevision.data.archives import DownloadError
+from snakevision.data.images import DecodeError
 
 
 def png_bytes(mode: str = "RGB") -> bytes:
@@ -163,7 +163,7 @@ def test_config_check_refuses_unusable_interpretation_settings(case, tmp_path, m
     import copy
 
     import yaml
-    from snakevision.configuration import ConfigError, check
+    from snakevision.config.check import ConfigError, check
     from workflow import REPO
 
     monkeypatch.chdir(tmp_path)
@@ -215,7 +215,7 @@ def test_a_folder_output_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None
 )
 def test_config_check_refuses_unusable_photos_to_predict(photos, message, tmp_path, monkeypatch):
     import yaml
-    from snakevision.configuration import ConfigError, check
+    from snakevision.config.check import ConfigError, check
     from workflow import REPO
 
     monkeypatch.chdir(tmp_path)

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
-from snakevision import files, plots
+from snakevision import files
+from snakevision.report import plots
 
 RNG = np.random.default_rng(0)
 N, SIZE = 3, 32

@@ -11,14 +11,14 @@ import pytest
 from keras import layers
 from matplotlib.colors import to_rgb
 from PIL import Image
-from snakevision import predict
-from snakevision.images import DecodeError, Picture
-from snakevision.plots import CLASS_COLOURS
+from snakevision.data.images import DecodeError, Picture
+from snakevision.predict import photos
+from snakevision.report.plots import CLASS_COLOURS
 
 SIZE = 32  # both tasks' input size here
 KEY = "predict.images"
 # What the models were trained on, as rule predict reads it from config and the histories.
-DEMO = predict.TrainedOn(
+DEMO = photos.TrainedOn(
     "demo", "synthetic", {"book": 6, "unet": 6, "convnet": 10, "mini_xception": 20}
 )
 
@@ -86,7 +86,7 @@ def run(
 ) -> tuple[Path, dict]:
     """Predict the photo with every model; masks.png's path and classes.json's content."""
     masks, classes = tmp_path / out / "masks.png", tmp_path / out / "classes.json"
-    predict.predict_photo(
+    photos.predict_photo(
         picture(photo),
         models["segmenters"],
         models["classifiers"],
@@ -102,15 +102,15 @@ def run(
 def test_masks_come_back_at_the_photos_own_resolution(models: dict) -> None:
     photo = Image.fromarray(np.random.default_rng(1).integers(0, 256, (30, 45, 3), np.uint8))
     model = keras.models.load_model(models["segmenters"]["book"])
-    mask = predict.segment(model, photo, SIZE)
+    mask = photos.segment(model, photo, SIZE)
     assert mask.shape == (30, 45)
     assert set(np.unique(mask)) <= {0, 1, 2}
-    assert predict.overlay(photo, mask).shape == (30, 45, 3)
+    assert photos.overlay(photo, mask).shape == (30, 45, 3)
 
 
 def test_overlay_tints_each_class_in_its_colour() -> None:
     photo = Image.new("RGB", (2, 1), (0, 0, 0))
-    tinted = predict.overlay(photo, np.array([[0, 1]]))
+    tinted = photos.overlay(photo, np.array([[0, 1]]))
     assert tinted[0, 0].tolist() != tinted[0, 1].tolist()
     assert (tinted > 0).any(axis=-1).all()  # black pixels take on their class's colour
 
@@ -129,8 +129,8 @@ def test_grey_alpha_and_palette_photos_are_predicted_as_rgb(
     assert found == expected
     for name, path in models["segmenters"].items():
         model = keras.models.load_model(path)
-        same = predict.segment(model, image, SIZE)
-        np.testing.assert_array_equal(same, predict.segment(model, picture(as_rgb).load(), SIZE))
+        same = photos.segment(model, image, SIZE)
+        np.testing.assert_array_equal(same, photos.segment(model, picture(as_rgb).load(), SIZE))
         assert same.shape == (30, 45), name
 
 
@@ -141,7 +141,7 @@ def test_a_file_that_is_no_picture_fails_naming_the_entry_before_any_model_loads
     page.write_text("<!DOCTYPE html><html><body>a photo of my cat</body></html>")
     missing = {"book": tmp_path / "no_such_model.keras"}  # loading it would fail differently
     with pytest.raises(DecodeError, match=rf"{KEY} entry '.*photo\.jpg'.*not a usable picture"):
-        predict.predict_photo(
+        photos.predict_photo(
             picture(page),
             missing,
             missing,
@@ -175,8 +175,8 @@ def test_verdict_is_dog_only_above_one_half() -> None:
         return keras.Model(inputs, layers.Dense(1, "sigmoid", bias_initializer=bias)(zeros))
 
     photo = Image.new("RGB", (20, 10))
-    assert predict.classify(constant("ones"), photo, SIZE)["verdict"] == "dog"
-    assert predict.classify(constant("zeros"), photo, SIZE) == {
+    assert photos.classify(constant("ones"), photo, SIZE)["verdict"] == "dog"
+    assert photos.classify(constant("zeros"), photo, SIZE) == {
         "dog": 0.5,
         "cat": 0.5,
         "verdict": "cat",
@@ -198,7 +198,7 @@ def test_figure_follows_the_photos_aspect(tmp_path: Path) -> None:
     for size in [(60, 30), (30, 60)]:
         photo = Image.new("RGB", size)
         path = tmp_path / f"{size[0]}x{size[1]}.png"
-        predict.masks_figure(photo, {"book": np.zeros(size[::-1], np.uint8)}, path)
+        photos.masks_figure(photo, {"book": np.zeros(size[::-1], np.uint8)}, path)
         with Image.open(path) as image:
             heights.append(image.height)
     assert heights[1] > 2 * heights[0]
@@ -222,7 +222,7 @@ def test_each_segmenters_mask_is_written_at_the_photos_size_as_a_palette_png(
         assert set(np.unique(labels)) <= {0, 1, 2}
         # The same labels as the model's mask, not colours: the palette only shows them.
         model = keras.models.load_model(models["segmenters"][name])
-        np.testing.assert_array_equal(labels, predict.segment(model, picture(photo).load(), SIZE))
+        np.testing.assert_array_equal(labels, photos.segment(model, picture(photo).load(), SIZE))
         expected = [round(255 * c) for colour in CLASS_COLOURS for c in to_rgb(colour)]
         assert palette == expected
     assert not list((tmp_path / "out").glob(".tmp-*"))
@@ -230,19 +230,19 @@ def test_each_segmenters_mask_is_written_at_the_photos_size_as_a_palette_png(
 
 def test_a_mask_keeps_all_three_values_and_refuses_others(tmp_path: Path) -> None:
     mask = np.array([[0, 1, 2], [2, 1, 0]], np.uint8)
-    predict.write_mask(mask, tmp_path / "mask.png")
+    photos.write_mask(mask, tmp_path / "mask.png")
     with Image.open(tmp_path / "mask.png") as image:
         np.testing.assert_array_equal(np.asarray(image), mask)
         rgb = np.asarray(image.convert("RGB"))
     assert len({tuple(p) for p in rgb.reshape(-1, 3)}) == 3  # three colours, not near-black
     with pytest.raises(ValueError, match=r"bad\.png.*labels 0\.\.2"):
-        predict.write_mask(np.array([[0, 3]]), tmp_path / "bad.png")
+        photos.write_mask(np.array([[0, 3]]), tmp_path / "bad.png")
     assert not (tmp_path / "bad.png").exists()
 
 
 def test_every_segmenter_needs_its_mask_file(tmp_path: Path, models: dict) -> None:
     with pytest.raises(ValueError, match="one mask file per segmenter"):
-        predict.predict_photo(
+        photos.predict_photo(
             picture(photo_file(tmp_path / "rex.png")),
             models["segmenters"],
             models["classifiers"],
@@ -261,7 +261,7 @@ def test_masks_png_is_about_1200_px_wide_whatever_the_photo(
     photo = Image.new("RGB", size, (200, 120, 40))
     masks = {name: np.zeros(size[::-1], np.uint8) for name in ["first", "second"]}
     path = tmp_path / "masks.png"
-    predict.masks_figure(photo, masks, path)
+    photos.masks_figure(photo, masks, path)
     with Image.open(path) as image:
         assert image.width == pytest.approx(1200, abs=60)
         # Two rows of panels of the photo's aspect, plus titles and the legend.
@@ -272,10 +272,10 @@ def test_a_huge_photo_is_drawn_from_a_smaller_copy_with_the_same_classes() -> No
     photo = Image.new("RGB", (4000, 3000))
     mask = np.zeros((3000, 4000), np.uint8)
     mask[:, 2000:] = 2
-    shown, small = predict._shown(photo, mask)
-    assert shown.size == small.shape[::-1] == (predict.SHOWN_WIDTH, 600)
+    shown, small = photos._shown(photo, mask)
+    assert shown.size == small.shape[::-1] == (photos.SHOWN_WIDTH, 600)
     assert set(np.unique(small)) == {0, 2}  # nearest neighbour: no blended label 1
-    same_photo, same_mask = predict._shown(Image.new("RGB", (100, 80)), mask[:80, :100])
+    same_photo, same_mask = photos._shown(Image.new("RGB", (100, 80)), mask[:80, :100])
     assert same_photo.size == (100, 80) and same_mask.shape == (80, 100)
 
 
@@ -288,12 +288,12 @@ def _history(path: Path, epochs: int) -> Path:
 
 def test_the_epochs_trained_come_from_each_models_history(tmp_path: Path) -> None:
     # Early stopping may end a training before its `epochs`: the history has the epochs run.
-    trained = predict.TrainedOn.read(
+    trained = photos.TrainedOn.read(
         "laptop",
         "download",
         {"unet": _history(tmp_path / "u.csv", 4), "convnet": _history(tmp_path / "c.csv", 1)},
     )
-    assert trained == predict.TrainedOn("laptop", "download", {"unet": 4, "convnet": 1})
+    assert trained == photos.TrainedOn("laptop", "download", {"unet": 4, "convnet": 1})
     assert trained.note(["unet", "convnet"]) == (
         "Models trained on the Oxford-IIIT Pet photographs (unet 4 epochs, convnet 1 epoch; "
         "profile laptop)."

@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from snakemake.io import regex_from_filepattern
-from snakevision import frontpage, resources, spread
+from snakevision.evaluation import spread
 from snakevision.files import write_csv
+from snakevision.report import front_page, resources
 
 # As rules/common.smk gives them: Snakemake's own regex of each rule's benchmark pattern.
 PATTERNS = {
@@ -153,6 +154,19 @@ def _summary(learned: int, **values: list) -> dict:
     }
 
 
+def _record(task: str, architecture: str, differs: str = "as its architecture", **length):
+    """A run's record as config.runs.Run.record gives it."""
+    settings = {"epochs": 100, "batch_size": 32, "patience": None, "seeds": [1337], **length}
+    published = {"convnet": ("accuracy", 0.835), "mini_xception": ("accuracy", 0.908)}
+    return {
+        "task": task,
+        "architecture": architecture,
+        "differs": differs,
+        **settings,
+        "published": published.get(architecture),
+    }
+
+
 def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
     summaries = {
         ("segmentation", "book"): _summary(
@@ -160,13 +174,21 @@ def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
         ),
         ("classification", "convnet"): _summary(1, accuracy=[0.9167], auc=[0.95]),
         ("classification", "mini_xception"): _summary(0, accuracy=[0.75], auc=[None]),
+        ("classification", "convnet_adam"): _summary(1, accuracy=[0.8], auc=[0.9]),
     }
-    book = {"book": None, "convnet": ("accuracy", 0.835), "mini_xception": ("accuracy", 0.908)}
-    tables = frontpage.headline_tables(summaries, book)
+    runs = {
+        "book": _record("segmentation", "book", seeds=[1337, 1]),
+        "convnet": _record("classification", "convnet"),
+        "mini_xception": _record("classification", "mini_xception"),
+        "convnet_adam": _record("classification", "convnet", "optimizer adam", patience=5),
+    }
+    tables = front_page.task_tables(summaries, runs)
     assert list(tables) == ["segmentation", "classification"]
     assert tables["segmentation"].to_dict("records") == [
         {
-            "model": "book",
+            "run": "book",
+            "architecture": "book",
+            "recipe": "as its architecture",
             "pixel accuracy": "0.800 ± 0.014 (2)",
             "mean IoU": "0.427 ± 0.180 (2)",
             "foreground IoU": "0.300 ± 0.141 (2)",
@@ -174,22 +196,36 @@ def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
     ]
     assert tables["classification"].to_dict("records") == [
         {
-            "model": "convnet",
+            "run": "convnet",
+            "architecture": "convnet",
+            "recipe": "as its architecture",
             "accuracy": "0.917",
             "the book's accuracy": "0.835",
             "difference": "+0.082",
             "ROC AUC": "0.950",
         },
         {
-            "model": "mini_xception",
+            "run": "mini_xception",
+            "architecture": "mini_xception",
+            "recipe": "as its architecture",
             "accuracy": "0.750",
             "the book's accuracy": "0.908",
             "difference": "-0.158",
             "ROC AUC": "n/a",
         },
+        # A recipe of the convnet's beside it, the book's figure for its architecture beside it.
+        {
+            "run": "convnet_adam",
+            "architecture": "convnet",
+            "recipe": "optimizer adam",
+            "accuracy": "0.800",
+            "the book's accuracy": "0.835",
+            "difference": "-0.035",
+            "ROC AUC": "0.900",
+        },
     ]
-    both = frontpage.as_csv(tables)
-    assert list(both.columns[:3]) == ["task", "model", "pixel accuracy"]
+    both = front_page.as_csv(tables)
+    assert list(both.columns[:5]) == ["task", "run", "architecture", "recipe", "pixel accuracy"]
     assert both.loc[0, "accuracy"] == "" and both.loc[1, "mean IoU"] == ""
     split = pd.DataFrame(
         {
@@ -198,26 +234,21 @@ def test_front_page_tables_put_the_book_beside_the_metric_it_publishes():
             "split": ["train", "train", "val", "test", "train"],
         }
     )
-    settings = {
-        "profile": "laptop",
-        "source": "download",
-        "backend": "jax",
-        "train": {
-            "convnet": {"epochs": 100, "batch_size": 32, "precision": "auto", "seeds": [1337]}
-        },
-    }
-    precisions = {"convnet": "mixed_bfloat16"}
-    page = frontpage.front_page(summaries, book, split, precisions, settings)
+    settings = {"profile": "laptop", "source": "download", "backend": "jax"}
+    precisions = {run: "float32" for run in runs} | {"convnet": "mixed_bfloat16"}
+    page = front_page.front_page(summaries, runs, split, precisions, settings)
     assert "the Oxford-IIIT Pet photographs" in page and "backend jax" in page
     assert "Profile: laptop (the real photographs)." in page
     assert page.index("Profile: laptop") < page.index("csv-table")  # named first
-    synthetic = frontpage.front_page(
-        summaries, book, split, precisions, {**settings, "profile": "demo", "source": "synthetic"}
+    synthetic = front_page.front_page(
+        summaries, runs, split, precisions, {**settings, "profile": "demo", "source": "synthetic"}
     )
     assert "Profile: demo (synthetic data)." in synthetic
     assert "The book publishes no segmentation metric." in page
     assert "Classification, on the test split" in page and "classification metric" not in page
     assert "book: 1 of 2 seeds learned more than the majority class." in page
-    assert "mini_xception: 0 of 1 seed learned more than the majority class." in page
+    assert "mini_xception: 0 of 1 seed learned more than the majority class;" in page
     assert "segmentation 2 training, 1 validation; classification 1 training, 1 test" in page
     assert "convnet 100 epochs, batch 32, mixed_bfloat16, 1 seed (1337)" in page
+    assert "convnet_adam 100 epochs (patience 5), batch 32, float32, 1 seed (1337)" in page
+    assert "convnet_adam: 1 of 1 seed learned more than the majority class." in page

@@ -11,10 +11,10 @@ import time
 import keras
 import numpy as np
 import pandas as pd
-from snakevision import checkpoints as saving
-from snakevision import epoch_log, identity
-from snakevision.logfile import last_attempt
+from snakevision.job.logfile import last_attempt
 from snakevision.models import classification, segmentation
+from snakevision.training import checkpoints as saving
+from snakevision.training import epoch_log, identity
 from test_training import SIZE, tiny_data
 
 
@@ -35,7 +35,7 @@ def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_pa
 
     def compiled():
         keras.utils.set_random_seed(0)
-        model = segmentation.build(SIZE, 3)
+        model = segmentation.book(SIZE, 3)
         model.compile("adam", "sparse_categorical_crossentropy")
         return model
 
@@ -66,7 +66,7 @@ def test_checkpoints_restore_weights_and_optimizer_and_ignore_a_cut_write(tmp_pa
 
 def called_by_hand(folder):
     """Checkpoints on a compiled model with its optimizer built, called as fit would call it."""
-    model = segmentation.build(SIZE, 3)
+    model = segmentation.book(SIZE, 3)
     model.compile("adam", "sparse_categorical_crossentropy")
     model.optimizer.build(model.trainable_variables)
     checkpoints = saving.Checkpoints(folder)
@@ -148,7 +148,7 @@ TRAINING_JOB = """
 import sys, time
 from types import SimpleNamespace
 sys.path.insert(0, "scripts")
-from snakevision.job import start
+from snakevision.job.setup import start
 
 out = sys.argv[1]
 start(SimpleNamespace(
@@ -156,7 +156,7 @@ start(SimpleNamespace(
     log=[out + "/train.log"], rule="train",
 ))
 import numpy as np
-from snakevision import training
+from snakevision.training import trainer
 from snakevision.models import segmentation
 
 
@@ -175,10 +175,10 @@ class Slow:
 rng = np.random.default_rng(0)
 images = rng.integers(0, 255, (24, 32, 32, 3), dtype=np.uint8)
 masks = rng.integers(0, 3, (24, 32, 32, 1), dtype=np.uint8)
-training.fit(
-    lambda: segmentation.build(32, 3),
-    training.TASKS["segmentation"],
-    training.Settings(epochs=4, batch_size=8, precision="float32", optimizer="adam"),
+trainer.fit(
+    lambda: segmentation.book(32, 3),
+    trainer.OBJECTIVES["segmentation"],
+    trainer.Settings(epochs=4, batch_size=8, precision="float32", optimizer="adam"),
     (Slow(images), masks),
     (images[:8], masks[:8]),
     out + "/model.keras",

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from snakevision.imports import library_modules
+from snakevision.config.imports import library_modules
 from workflow import REPO, copy_workflow, snakemake, write_config
 
 SCRIPTS = REPO / "scripts"
@@ -82,7 +82,7 @@ def test_scan_follows_imports_through_modules_and_packages(tmp_path: Path) -> No
         (package / name).write_text(text)
     script = tmp_path / "train.py"
     script.write_text(
-        "from snakevision.job import start\n"  # no such module: skipped
+        "from snakevision.job.setup import start\n"  # no such module: skipped
         "def main():\n    from snakevision.models import net\n"
     )
     found = {str(p.relative_to(package)) for p in library_modules(script)}
@@ -94,7 +94,7 @@ def training_memory(output: str) -> dict[str, int]:
     found = {}
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):  # one block per job
         if re.search(r"^rule train:", block, flags=re.M):
-            model = re.search(r"wildcards: task=\w+, model=(\w+)", block).group(1)
+            model = re.search(r"wildcards: task=\w+, run=(\w+)", block).group(1)
             found[model] = int(re.search(r"\bmem_mb=(\d+)", block).group(1))
     return found
 

@@ -9,8 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from snakevision import plots, spread
-from snakevision.metrics import classification_metrics, majority_baseline, segmentation_metrics
+from snakevision.evaluation import spread
+from snakevision.evaluation.metrics import (
+    classification_metrics,
+    majority_baseline,
+    segmentation_metrics,
+)
+from snakevision.report import seeds_figure
 
 SEEDS = [1, 2, 7]
 
@@ -195,7 +200,7 @@ def test_seeds_figure_is_a_png_of_the_expected_size(
         "second": {s: history(8 + s, s) for s in SEEDS[:2]},  # seeds ran different lengths
     }
     path = tmp_path / "seeds.png"
-    plots.seeds_figure(summaries, histories, {"first": 0.5, "second": None}, path)
+    seeds_figure.draw(summaries, histories, {"first": 0.5, "second": None}, path)
     with Image.open(path) as image:
         image.load()
         # 4.5 + 4 inches per model at 100 dpi, trimmed or grown a little by the tight box.
@@ -216,7 +221,7 @@ def test_seeds_figure_values_are_each_seeds_score_the_mean_and_the_bars(
         "first": {s: history(10, s) for s in SEEDS},
         "second": {SEEDS[0]: history(7, 0)},
     }
-    shown = plots.seeds_figure_values(summaries, histories, {"first": 0.5, "second": None})
+    shown = seeds_figure.figure_values(summaries, histories, {"first": 0.5, "second": None})
     scores = [json.loads(p.read_text())["mean_iou"] for p in segmentation_seeds]
     assert shown.seeds == ["1", "2", "7"] and shown.label == "mean IoU"
     first, second = shown.models
@@ -244,7 +249,7 @@ def test_seeds_figure_values_are_each_seeds_score_the_mean_and_the_bars(
 
 def test_mean_curve_averages_the_epochs_every_seed_ran() -> None:
     runs = {"1": history(4, 1), "2": history(6, 2)}
-    mean = plots._mean_curve(runs, "val_loss")
+    mean = seeds_figure._mean_curve(runs, "val_loss")
     assert list(mean.index) == [1, 2, 3, 4]
     expected = (runs["1"]["val_loss"].to_numpy() + runs["2"]["val_loss"].to_numpy()[:4]) / 2
     np.testing.assert_allclose(mean.to_numpy(), expected)

@@ -11,18 +11,19 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from snakevision import console, states, training
-from snakevision.epoch_log import EpochLog, duration, per_epoch_seconds
-from snakevision.identity import code_checksums
+from snakevision.job import console
 from snakevision.models import segmentation
+from snakevision.training import states, trainer
+from snakevision.training.epoch_log import EpochLog, duration, per_epoch_seconds
+from snakevision.training.identity import code_checksums
 from test_training import SIZE, FailingImages, state_folder, tiny_data
 
-SEGMENTATION = training.TASKS["segmentation"]
-ADAM = training.Settings(epochs=2, batch_size=8, precision="float32", optimizer="adam")
+SEGMENTATION = trainer.OBJECTIVES["segmentation"]
+ADAM = trainer.Settings(epochs=2, batch_size=8, precision="float32", optimizer="adam")
 
 
 def build():
-    return segmentation.build(SIZE, 3)
+    return segmentation.book(SIZE, 3)
 
 
 def paths(folder, **more):
@@ -50,15 +51,20 @@ def test_the_key_is_the_identity_and_the_difference_is_named():
 
 
 def test_code_is_named_from_its_scripts_folder_and_known_by_its_content(tmp_path):
-    code = tmp_path / "project" / "scripts" / "snakevision" / "training.py"
+    code = tmp_path / "project" / "scripts" / "snakevision" / "trainer.py"
     code.parent.mkdir(parents=True)
     code.write_text("a = 1\n")
     before = code_checksums([code])
-    assert list(before) == ["scripts/snakevision/training.py"]  # wherever the project lies
+    assert list(before) == ["scripts/snakevision/trainer.py"]  # wherever the project lies
     code.write_text("a = 1\n")
     assert code_checksums([str(code)]) == before  # rewritten alike: the same code
     code.write_text("a = 2\n")
     assert code_checksums([code]) != before
+    # The job's plumbing (logs, console, GPUs) is no training code: its edits train nothing.
+    plumbing = tmp_path / "project" / "scripts" / "snakevision" / "job" / "console.py"
+    plumbing.parent.mkdir()
+    plumbing.write_text("b = 1\n")
+    assert code_checksums([code, plumbing]) == code_checksums([code])
 
 
 def test_edited_training_code_trains_in_a_state_of_its_own(tmp_path, caplog):
@@ -67,15 +73,15 @@ def test_edited_training_code_trains_in_a_state_of_its_own(tmp_path, caplog):
     code = tmp_path / "scripts" / "train.py"
     code.parent.mkdir()
     code.write_text("# the training script\n")
-    first = training.fit(build, SEGMENTATION, ADAM, *data, **paths(tmp_path), code=[code])
+    first = trainer.fit(build, SEGMENTATION, ADAM, *data, **paths(tmp_path), code=[code])
     state = state_folder(tmp_path / ".train_state")
     with caplog.at_level(logging.INFO):  # unchanged code: served
-        training.fit(build, SEGMENTATION, ADAM, *data, **paths(tmp_path), code=[code])
+        trainer.fit(build, SEGMENTATION, ADAM, *data, **paths(tmp_path), code=[code])
     assert trained_lines(caplog.text) == [] and "all 2 epochs were trained before" in caplog.text
     code.write_text("# the training script, edited\n")
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        history = training.fit(build, SEGMENTATION, ADAM, *data, **paths(tmp_path), code=[code])
+        history = trainer.fit(build, SEGMENTATION, ADAM, *data, **paths(tmp_path), code=[code])
     assert trained_lines(caplog.text) == [1, 2]
     assert "differs in code.scripts/train.py" in caplog.text
     folders = [p for p in (tmp_path / ".train_state").iterdir() if p.is_dir()]
@@ -92,10 +98,10 @@ def test_a_damaged_state_is_trained_afresh_and_no_other_state_is_touched(tmp_pat
     data = ((images, masks), (images[:8], masks[:8]))
     root = tmp_path / ".train_state"
     other = dataclasses.replace(ADAM, learning_rate=5e-4)
-    training.fit(build, SEGMENTATION, other, *data, **paths(tmp_path))
+    trainer.fit(build, SEGMENTATION, other, *data, **paths(tmp_path))
     beside = state_folder(root)
     kept = {p.name: p.read_bytes() for p in beside.iterdir()}
-    first = training.fit(build, SEGMENTATION, ADAM, *data, **paths(tmp_path))
+    first = trainer.fit(build, SEGMENTATION, ADAM, *data, **paths(tmp_path))
     (state,) = [p for p in root.iterdir() if p.is_dir() and p != beside]
     damages = {
         # what is damaged: the file, its new content, the reason logged
@@ -111,7 +117,7 @@ def test_a_damaged_state_is_trained_afresh_and_no_other_state_is_touched(tmp_pat
         (state / file).write_bytes(content)
         caplog.clear()
         with caplog.at_level(logging.INFO):
-            history = training.fit(build, SEGMENTATION, ADAM, *data, **paths(tmp_path))
+            history = trainer.fit(build, SEGMENTATION, ADAM, *data, **paths(tmp_path))
         assert re.search(
             r"WARNING .*nothing to resume: starting at epoch 1 \(starting afresh: the state in "
             + re.escape(f"{state} {why}"),
@@ -131,13 +137,13 @@ def border_data():
 def test_patience_stops_early_alike_straight_resumed_and_served(tmp_path, caplog):
     settings = dataclasses.replace(ADAM, epochs=8, patience=3)
     train, val = border_data()
-    straight = training.fit(build, SEGMENTATION, settings, train, val, **paths(tmp_path / "a"))
+    straight = trainer.fit(build, SEGMENTATION, settings, train, val, **paths(tmp_path / "a"))
     stop = len(straight)
     assert stop < 8 and stop == 1 + 3  # the best at epoch 1, three epochs without improvement
     run = tmp_path / "b"
     # Interrupted after an epoch or two, then resumed.
     with pytest.raises(Exception, match="Interrupt"):
-        training.fit(
+        trainer.fit(
             build,
             SEGMENTATION,
             settings,
@@ -148,7 +154,7 @@ def test_patience_stops_early_alike_straight_resumed_and_served(tmp_path, caplog
     done = len(pd.read_csv(state_folder(run / ".train_state") / "history.csv"))
     assert 1 <= done < stop
     with caplog.at_level(logging.INFO):
-        resumed = training.fit(build, SEGMENTATION, settings, train, val, **paths(run))
+        resumed = trainer.fit(build, SEGMENTATION, settings, train, val, **paths(run))
     assert f"resuming from epoch {done + 1} of 8" in caplog.text
     learned = ["loss", "val_loss", "val_mean_iou"]
     pd.testing.assert_frame_equal(resumed[learned], straight[learned])
@@ -157,7 +163,7 @@ def test_patience_stops_early_alike_straight_resumed_and_served(tmp_path, caplog
     # More epochs with the same patience: the stop was met, nothing is trained.
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        served = training.fit(
+        served = trainer.fit(
             build, SEGMENTATION, dataclasses.replace(settings, epochs=12), train, val, **paths(run)
         )
     assert trained_lines(caplog.text) == []
@@ -170,7 +176,7 @@ def test_patience_stops_early_alike_straight_resumed_and_served(tmp_path, caplog
     caplog.clear()
     longer = dataclasses.replace(settings, epochs=stop + 1, patience=None)
     with caplog.at_level(logging.INFO):
-        on = training.fit(build, SEGMENTATION, longer, train, val, **paths(run))
+        on = trainer.fit(build, SEGMENTATION, longer, train, val, **paths(run))
     assert trained_lines(caplog.text) == [stop + 1]
     assert on.epoch.tolist() == list(range(1, stop + 2))
 
@@ -180,7 +186,7 @@ def test_the_console_line_gives_the_headline_metric_and_the_time_left(tmp_path):
     console.attach(write, "train segmentation/book/seed_1337")
     try:
         log = EpochLog(
-            tmp_path / "history.csv", 8, "float32", headline=("val_mean_iou", "val mean IoU")
+            tmp_path / "history.csv", 8, "float32", console=("val_mean_iou", "val mean IoU")
         )
         log.rows = [{"epoch": 1, "val_loss": 1.0, "val_mean_iou": 0.43}]
         log.rows.append({"epoch": 2, "val_loss": 0.9, "val_mean_iou": 0.412})

@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import pytest
 import yaml
-from snakevision.config_schema import parse_nested_strings
-from snakevision.configuration import ConfigError, check
-from snakevision.stopping import best_epoch, record, served_epoch, stop_epoch
+from snakevision.config.check import ConfigError, check
+from snakevision.config.schema import parse_nested_strings
+from snakevision.training.stopping import best_epoch, record, served_epoch, stop_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config.schema.yaml"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from snakevision import synthetic
+from snakevision.data import synthetic
 
 PER_BREED = 3
 SEED = 5

@@ -15,12 +15,13 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from snakevision import batch_sizes, evaluation, hardware, metrics, precision, states, training
-from snakevision.checkpoints import SEED_STATES
-from snakevision.identity import run_identity
-from snakevision.metrics import confusion_matrix, per_image_iou, segmentation_metrics
+from snakevision.evaluation import scoring
+from snakevision.evaluation.metrics import confusion_matrix, per_image_iou, segmentation_metrics
 from snakevision.models import catalog, classification, segmentation
 from snakevision.models.build import build
+from snakevision.training import batch_sizes, hardware, iou, precision, states, trainer
+from snakevision.training.checkpoints import SEED_STATES
+from snakevision.training.identity import run_identity
 
 SIZE = 32
 
@@ -46,10 +47,10 @@ def state_folder(root):
 
 
 def fit_segmentation(settings, folder, images, masks):
-    """training.fit of the segmentation model, validated on 8 of the images; outputs in folder."""
-    return training.fit(
-        lambda: segmentation.build(SIZE, 3),
-        training.TASKS["segmentation"],
+    """trainer.fit of the segmentation model, validated on 8 of the images; outputs in folder."""
+    return trainer.fit(
+        lambda: segmentation.book(SIZE, 3),
+        trainer.OBJECTIVES["segmentation"],
         settings,
         (images, masks),
         (images[:8], masks[:8]),
@@ -75,7 +76,7 @@ def test_the_catalog_says_which_models_have_batch_normalization(name):
     task = catalog.task_of(name)
     model = build(task, name, 80 if task == catalog.CLASSIFICATION else SIZE)
     assert model.name == name
-    assert training.has_batch_norm(model) == catalog.MODELS[name].batch_norm
+    assert trainer.has_batch_norm(model) == catalog.MODELS[name].batch_norm
 
 
 def test_micro_batches_train_as_whole_batches(tmp_path):
@@ -90,7 +91,7 @@ def test_micro_batches_train_as_whole_batches(tmp_path):
     histories, weights = [], []
     for parts in (1, 4):
         out = tmp_path / str(parts)
-        settings = training.Settings(
+        settings = trainer.Settings(
             epochs=3,
             batch_size=8,
             optimizer="sgd",
@@ -109,7 +110,7 @@ def test_micro_batches_train_as_whole_batches(tmp_path):
 
 
 def test_settings_take_only_training_keys():
-    settings = training.Settings.from_params({"epochs": 3, "batch_size": 8, "plot": 1})
+    settings = trainer.Settings.from_params({"epochs": 3, "batch_size": 8, "plot": 1})
     assert settings.epochs == 3 and settings.batch_size == 8 and settings.optimizer == "rmsprop"
 
 
@@ -156,13 +157,13 @@ def interrupted_fit(tmp_path, settings):
         history_path=tmp_path / "history.csv",
         state_dir=tmp_path / "state",
     )
-    build = lambda: segmentation.build(SIZE, 3)  # noqa: E731
+    build = lambda: segmentation.book(SIZE, 3)  # noqa: E731
     # One read for the data's checksum, then 3 batches per epoch (reader threads read ahead):
     # the 11th read falls after epoch 1.
     with pytest.raises(Exception, match="Interrupt"):  # TensorFlow wraps what the data raised
-        training.fit(
+        trainer.fit(
             build,
-            training.TASKS["segmentation"],
+            trainer.OBJECTIVES["segmentation"],
             settings,
             (FailingImages(images, 11), masks),
             (images[:8], masks[:8]),
@@ -172,7 +173,7 @@ def interrupted_fit(tmp_path, settings):
     assert 1 <= len(first) < settings.epochs
     assert first.epoch.tolist() == list(range(1, len(first) + 1))
     assert not paths["model_path"].exists()
-    args = (build, training.TASKS["segmentation"])
+    args = (build, trainer.OBJECTIVES["segmentation"])
     return args, ((images, masks), (images[:8], masks[:8])), paths, first
 
 
@@ -180,7 +181,7 @@ def uninterrupted_fit(tmp_path, *args):
     """The same fit run straight through, in a folder of its own."""
     out = tmp_path / "straight"
     paths = dict(model_path=out / "model.keras", history_path=out / "h.csv", state_dir=out / "s")
-    history = training.fit(*args, **paths)
+    history = trainer.fit(*args, **paths)
     return history, keras.models.load_model(paths["model_path"])
 
 
@@ -193,11 +194,11 @@ def assert_same_training(history, model, other_history, other_model):
 
 
 def test_fit_resumes_from_the_last_finished_epoch_as_if_never_stopped(tmp_path, caplog):
-    settings = training.Settings(epochs=4, batch_size=8, precision="float32", optimizer="adam")
+    settings = trainer.Settings(epochs=4, batch_size=8, precision="float32", optimizer="adam")
     args, data, paths, first = interrupted_fit(tmp_path, settings)
     done = len(first)
     with caplog.at_level(logging.INFO):
-        history = training.fit(*args, settings, *data, **paths)
+        history = trainer.fit(*args, settings, *data, **paths)
     assert f"resuming from epoch {done + 1} of 4" in caplog.text
     assert history.epoch.tolist() == [1, 2, 3, 4]
     pd.testing.assert_frame_equal(history.iloc[:done], first)
@@ -226,8 +227,8 @@ def test_a_resumed_fit_draws_the_augmentation_and_dropout_of_an_uninterrupted_on
     images = rng.integers(0, 256, (24, 80, 80, 3), dtype=np.uint8)
     labels = images[:, :40].mean(axis=(1, 2, 3)) > images[:, 40:].mean(axis=(1, 2, 3))
     data = ((images, labels.astype(np.uint8)), (images[:8], labels[:8].astype(np.uint8)))
-    args = (lambda: classification.convnet(80, seed=1), training.TASKS["classification"])
-    settings = training.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
+    args = (lambda: classification.convnet(80, seed=1), trainer.OBJECTIVES["classification"])
+    settings = trainer.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
     paths = dict(
         model_path=tmp_path / "model.keras",
         history_path=tmp_path / "history.csv",
@@ -236,12 +237,12 @@ def test_a_resumed_fit_draws_the_augmentation_and_dropout_of_an_uninterrupted_on
     # Reads: the checksum, two batches Keras inspects for their shapes, then 3 per epoch: the
     # 8th falls in epoch 2.
     with pytest.raises(Exception, match="Interrupt"):
-        training.fit(*args, settings, (FailingImages(images, 8), data[0][1]), data[1], **paths)
+        trainer.fit(*args, settings, (FailingImages(images, 8), data[0][1]), data[1], **paths)
     folder = state_folder(paths["state_dir"])
     assert len(pd.read_csv(folder / "history.csv")) == 1
     with h5py.File(next(folder.glob("epoch-*.weights.h5"))) as saved:
         assert len(saved[SEED_STATES]) == 4  # flip, rotation, zoom, dropout
-    history = training.fit(*args, settings, *data, **paths)
+    history = trainer.fit(*args, settings, *data, **paths)
     model = keras.models.load_model(paths["model_path"])
     assert_same_training(history, model, *uninterrupted_fit(tmp_path, *args, settings, *data))
 
@@ -249,7 +250,7 @@ def test_a_resumed_fit_draws_the_augmentation_and_dropout_of_an_uninterrupted_on
 def test_fit_resumes_with_more_epochs_and_other_settings_or_data_get_a_state_of_their_own(
     tmp_path, caplog
 ):
-    settings = training.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
+    settings = trainer.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
     args, data, paths, first = interrupted_fit(tmp_path, settings)
     root = paths["state_dir"]
     state = state_folder(root)
@@ -268,7 +269,7 @@ def test_fit_resumes_with_more_epochs_and_other_settings_or_data_get_a_state_of_
     assert len({states.key(identity), states.key(differs), states.key(changed)}) == 3
     kept = {p.name: p.read_bytes() for p in state.iterdir()}
     with caplog.at_level(logging.INFO):
-        history = training.fit(*args, other, *data, **paths)
+        history = trainer.fit(*args, other, *data, **paths)
     new = root / states.key(differs)
     assert (
         f"nothing to resume: starting at epoch 1 (no state for these settings in {root} yet: a "
@@ -296,9 +297,9 @@ def epoch_scalars(folder, tag="epoch_loss"):
 
 def test_more_epochs_train_only_the_new_ones_as_a_straight_run_would(tmp_path, caplog):
     images, masks = tiny_data()
-    args = (lambda: segmentation.build(SIZE, 3), training.TASKS["segmentation"])
+    args = (lambda: segmentation.book(SIZE, 3), trainer.OBJECTIVES["segmentation"])
     data = ((images, masks), (images[:8], masks[:8]))
-    three = training.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
+    three = trainer.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
     five = dataclasses.replace(three, epochs=5)
     straight, straight_model = uninterrupted_fit(tmp_path, *args, five, *data)
 
@@ -309,13 +310,13 @@ def test_more_epochs_train_only_the_new_ones_as_a_straight_run_would(tmp_path, c
         state_dir=run / ".train_state",
         tensorboard_dir=run / "tensorboard",
     )
-    first = training.fit(*args, three, *data, **paths)
+    first = trainer.fit(*args, three, *data, **paths)
     state = state_folder(run / ".train_state")
     board = run / "tensorboard" / state.name  # each state's events apart
     assert sorted(p.name for p in board.iterdir()) == ["train", "validation"]
     assert [s for s, _ in epoch_scalars(board / "train")] == [0, 1, 2]
     with caplog.at_level(logging.INFO):
-        history = training.fit(*args, five, *data, **paths)
+        history = trainer.fit(*args, five, *data, **paths)
     assert f"resuming from epoch 4 of 5 (state in {state})" in caplog.text
     trained = re.findall(r"epoch (\d)/5: .*images/s$", caplog.text, re.MULTILINE)
     assert trained == ["4", "5"]  # only the new epochs; 1 to 3 are replayed as logged then
@@ -337,7 +338,7 @@ def test_switching_settings_back_and_forth_serves_each_one_from_its_own_state(tm
     """Fewer epochs and the same epochs again are served from the state, nothing trained;
     other settings train in a state of their own, and switching back serves the first again."""
     images, masks = tiny_data(n=16)
-    args = (lambda: segmentation.build(SIZE, 3), training.TASKS["segmentation"])
+    args = (lambda: segmentation.book(SIZE, 3), trainer.OBJECTIVES["segmentation"])
     data = ((images, masks), (images[:8], masks[:8]))
     root, board = tmp_path / ".train_state", tmp_path / "tensorboard"
     paths = dict(
@@ -346,8 +347,8 @@ def test_switching_settings_back_and_forth_serves_each_one_from_its_own_state(tm
         state_dir=root,
         tensorboard_dir=board,
     )
-    three = training.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
-    first = training.fit(*args, three, *data, **paths)
+    three = trainer.Settings(epochs=3, batch_size=8, precision="float32", optimizer="adam")
+    first = trainer.fit(*args, three, *data, **paths)
     state = state_folder(root)
     model = paths["model_path"].read_bytes()
     kept = {p.name: p.read_bytes() for p in state.iterdir()}
@@ -355,7 +356,7 @@ def test_switching_settings_back_and_forth_serves_each_one_from_its_own_state(tm
     def refit(settings):
         caplog.clear()
         with caplog.at_level(logging.INFO):
-            history = training.fit(*args, settings, *data, **paths)
+            history = trainer.fit(*args, settings, *data, **paths)
         return history, re.findall(r"epoch (\d)/\d: .*images/s$", caplog.text, re.MULTILINE)
 
     two = dataclasses.replace(three, epochs=2)
@@ -392,15 +393,15 @@ def test_switching_settings_back_and_forth_serves_each_one_from_its_own_state(tm
 
 def test_a_rerun_that_finds_no_usable_state_says_why(tmp_path, caplog):
     images, masks = tiny_data(n=16)
-    args = (lambda: segmentation.build(SIZE, 3), training.TASKS["segmentation"])
+    args = (lambda: segmentation.book(SIZE, 3), trainer.OBJECTIVES["segmentation"])
     root = tmp_path / "state"
     paths = dict(
         model_path=tmp_path / "model.keras", history_path=tmp_path / "h.csv", state_dir=root
     )
-    one = training.Settings(epochs=1, batch_size=8, precision="float32", optimizer="adam")
+    one = trainer.Settings(epochs=1, batch_size=8, precision="float32", optimizer="adam")
     # Reads: the checksum, two batches Keras inspects for their shapes, then epoch 1's two.
     with caplog.at_level(logging.INFO), pytest.raises(Exception, match="Interrupt"):
-        training.fit(*args, one, (FailingImages(images, 5), masks), (images, masks), **paths)
+        trainer.fit(*args, one, (FailingImages(images, 5), masks), (images, masks), **paths)
     state = state_folder(root)
     assert (state / "run.json").exists() and not list(state.glob("epoch-*"))
     assert (
@@ -409,7 +410,7 @@ def test_a_rerun_that_finds_no_usable_state_says_why(tmp_path, caplog):
     ) in caplog.text
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        training.fit(*args, one, (images, masks), (images, masks), **paths)
+        trainer.fit(*args, one, (images, masks), (images, masks), **paths)
     assert (
         f"nothing to resume: starting at epoch 1 (the state in {state} has no finished epoch)"
         in caplog.text
@@ -417,7 +418,7 @@ def test_a_rerun_that_finds_no_usable_state_says_why(tmp_path, caplog):
     (state / "epoch-0001.weights.h5").write_bytes(b"not a weights file")
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        history = training.fit(
+        history = trainer.fit(
             *args, dataclasses.replace(one, epochs=2), (images, masks), (images, masks), **paths
         )
     assert re.search(
@@ -430,7 +431,7 @@ def test_a_rerun_that_finds_no_usable_state_says_why(tmp_path, caplog):
 
 def test_a_run_that_never_reaches_a_finite_val_loss_says_it_diverged(tmp_path):
     images, masks = tiny_data(n=16)
-    settings = training.Settings(
+    settings = trainer.Settings(
         epochs=2, batch_size=8, optimizer="sgd", learning_rate=1e30, precision="float32"
     )
     with pytest.raises(RuntimeError, match="no epoch of 2 reached a finite val_loss.*diverged"):
@@ -442,10 +443,10 @@ def test_a_run_that_never_reaches_a_finite_val_loss_says_it_diverged(tmp_path):
 def test_a_gallery_shows_every_model_the_same_seeded_images():
     images, masks = tiny_data(n=10, seed=2)
     keras.utils.set_random_seed(0)
-    first, second = segmentation.build(SIZE), segmentation.build(SIZE)
+    first, second = segmentation.book(SIZE), segmentation.book(SIZE)
     plot = {"num_images": 3, "seed": 1}
-    shown, truth, predicted = evaluation.gallery({"a": first, "b": second}, images, masks, plot)
-    alone = evaluation.gallery({"a": first}, images, masks, plot)
+    shown, truth, predicted = scoring.gallery({"a": first, "b": second}, images, masks, plot)
+    alone = scoring.gallery({"a": first}, images, masks, plot)
     assert np.array_equal(shown, alone[0]) and np.array_equal(predicted["a"][0], alone[2]["a"][0])
     assert shown.shape == (3, SIZE, SIZE, 3) and truth.shape == (3, SIZE, SIZE)
     rows = [i for i in range(10) if any(np.array_equal(images[i], s) for s in shown)]
@@ -453,17 +454,17 @@ def test_a_gallery_shows_every_model_the_same_seeded_images():
     for labels, ious in predicted.values():
         assert labels.shape == truth.shape
         assert ious == [per_image_iou(t, p, 3) for t, p in zip(truth, labels, strict=True)]
-    everything = evaluation.gallery({"a": first}, images, masks, {"num_images": 12, "seed": 1})
+    everything = scoring.gallery({"a": first}, images, masks, {"num_images": 12, "seed": 1})
     assert len(everything[0]) == 10  # at most all
 
 
 def test_segmentation_evaluation_accumulates_over_uneven_batches():
     images, masks = tiny_data(n=11, seed=1)
     keras.utils.set_random_seed(0)
-    model = segmentation.build(SIZE, 3)
+    model = segmentation.book(SIZE, 3)
     direct = model.predict(images, verbose=0).argmax(-1)
     expected = confusion_matrix(masks[..., 0], direct, 3)
-    metrics = evaluation.segmentation(model, images, masks, batch_size=4)
+    metrics = scoring.segmentation(model, images, masks, batch_size=4)
     assert metrics["confusion_matrix"] == expected.tolist()
     assert metrics["num_images"] == 11
     assert metrics["mean_iou"] == pytest.approx(segmentation_metrics(expected)["mean_iou"])
@@ -474,11 +475,9 @@ def mean_iou_histories() -> pd.DataFrame:
     """Train a tiny model with our mean_iou beside Keras's MeanIoU; their values per epoch."""
     images, masks = tiny_data()
     keras.utils.set_random_seed(0)
-    model = segmentation.build(SIZE, 3)
+    model = segmentation.book(SIZE, 3)
     keras_iou = keras.metrics.MeanIoU(num_classes=3, sparse_y_pred=False, name="keras_iou")
-    model.compile(
-        "adam", "sparse_categorical_crossentropy", metrics=[metrics.mean_iou(3), keras_iou]
-    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=[iou.mean_iou(3), keras_iou])
     history = model.fit(
         images, masks, batch_size=8, epochs=2, validation_data=(images, masks), verbose=0
     )
@@ -495,7 +494,7 @@ def test_mean_iou_counts_what_keras_counts():
 JAX_SCRIPT = """
 import dataclasses, sys, threading, numpy as np, keras
 sys.path.insert(0, "scripts")
-from snakevision import training
+from snakevision.training import trainer
 from snakevision.models import segmentation
 assert keras.backend.backend() == "jax"
 
@@ -517,18 +516,18 @@ keras.Model.fit = lambda self, *a, callbacks=(), **k: fit(
 rng = np.random.default_rng(0)
 x = rng.integers(0, 255, (16, 32, 32, 3), dtype=np.uint8)
 y = rng.integers(0, 3, (16, 32, 32, 1), dtype=np.uint8)
-s = training.Settings(epochs=2, batch_size=8, optimizer="sgd", learning_rate=0.01,
+s = trainer.Settings(epochs=2, batch_size=8, optimizer="sgd", learning_rate=0.01,
                       precision="float32")
 out = sys.argv[1]
-task = training.TASKS["segmentation"]
-h = training.fit(lambda: segmentation.build(32, 3), task, s, (x, y), (x, y),
+task = trainer.OBJECTIVES["segmentation"]
+h = trainer.fit(lambda: segmentation.book(32, 3), task, s, (x, y), (x, y),
                  out + "/model.keras", out + "/history.csv", out + "/state", out + "/board")
 print("epochs", h.epoch.tolist())
 import pathlib
 events = pathlib.Path(out, "board").rglob("events.out.tfevents.*")
 print("tensorboard events in", sorted({e.parent.name for e in events}))
 s2 = dataclasses.replace(s, micro_batches=2)
-h2 = training.fit(lambda: segmentation.build(32, 3), task, s2, (x, y), (x, y),
+h2 = trainer.fit(lambda: segmentation.book(32, 3), task, s2, (x, y), (x, y),
                   out + "/model2.keras", out + "/history2.csv", out + "/state2")
 print("micro-batches train alike", np.allclose(h.val_loss, h2.val_loss, rtol=1e-4))
 print("batch hooks on the main thread", sorted(Probe.threads))

@@ -12,7 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
-from snakevision.workers import process_pool
+from snakevision.data.workers import process_pool
 from workflow import REPO
 
 SCRIPTS = REPO / "scripts"
@@ -33,7 +33,7 @@ def test_workers_end_when_their_job_is_killed(tmp_path: Path) -> None:
         textwrap.dedent(f"""
             import sys, time
             sys.path.insert(0, {str(SCRIPTS)!r})
-            from snakevision.workers import process_pool
+            from snakevision.data.workers import process_pool
             with process_pool(2) as pool:
                 futures = [pool.submit(time.sleep, 60) for _ in range(2)]
                 time.sleep(0.5)

@@ -84,7 +84,7 @@ def demo_config(workdir, name, override):
 def test_demo_produces_every_output_of_the_contract(demo):
     missing = [p for p in CONTRACT if not (demo / p).is_file()]
     assert not missing
-    for rule in ("train", "index", "arrays_segmentation"):
+    for rule in ("train", "index", "arrays"):
         assert list((demo / "logs").rglob(f"*{rule.split('_')[0]}*.log")), rule
     assert list((demo / "benchmarks").rglob("*.tsv"))
     # A finished training keeps its state (.train_state/<key>/), named as the one its outputs
@@ -144,7 +144,7 @@ def test_demo_segmentation_beats_the_majority_class(demo, model):
 def test_demo_unet_outdoes_the_book_model_on_the_same_training(demo):
     # Same epochs, batch, optimizer and data (profiles/demo/demo.yaml): the skip connections
     # recover the thin border the book's model never learns, and the pet's outline.
-    table = pd.read_csv(demo / "results/segmentation/comparison.csv").set_index("model")
+    table = pd.read_csv(demo / "results/segmentation/comparison.csv").set_index("run")
     assert table.index.tolist() == ["book", "unet"]  # the book's model first
     book, unet = table.loc["book"], table.loc["unet"]
     # Means over the two seeds.
@@ -175,11 +175,12 @@ def test_demo_classifiers_beat_chance(demo):
         # 0.5 is chance; with 120 test images, 0.62 is about 2.6 standard errors above it.
         assert metrics["accuracy"] > 0.62, (model, metrics)
     table = pd.read_csv(demo / "results/classification/comparison.csv")
-    assert table.model.tolist() == ["convnet", "mini_xception"]
+    assert table.run.tolist() == ["convnet", "mini_xception"]
+    assert table.architecture.tolist() == ["convnet", "mini_xception"]
     assert table.book_accuracy.tolist() == [0.835, 0.908]
-    headline = pd.read_csv(demo / "results/metrics.csv")
-    assert {"segmentation", "classification"} == set(headline.task)
-    assert set(headline[headline.task == "segmentation"].model) == {"book", "unet"}
+    every = pd.read_csv(demo / "results/metrics.csv")
+    assert {"segmentation", "classification"} == set(every.task)
+    assert set(every[every.task == "segmentation"].run) == {"book", "unet"}
 
 
 def test_demo_figures_are_pictures(demo):
@@ -325,10 +326,11 @@ def test_changing_one_tasks_split_reruns_only_that_task(demo):
     args = demo_config(demo, "split.yaml", {"split": {"classification": {"train": 100}}})
     run = snakemake(demo, *args)
     jobs = planned_jobs(run.stdout)
-    assert jobs["split"] == 1 and jobs["arrays_classification"] == jobs["split_table"] == 1
+    assert jobs["split"] == jobs["split_table"] == 1
+    assert jobs["arrays"] == 6  # images and labels of train, val and test
     assert jobs["train"] == jobs["evaluate"] == 2 and jobs["overview"] == 1
-    assert "arrays_segmentation" not in jobs and "galleries" not in jobs
-    assert set(re.findall(r"wildcards: task=(\w+), model=", run.stdout)) == {"classification"}
+    assert "galleries" not in jobs
+    assert set(re.findall(r"wildcards: task=(\w+), ", run.stdout)) == {"classification"}
 
 
 def test_changing_the_unets_settings_reruns_only_the_unet_and_what_reads_it(demo):
@@ -342,13 +344,13 @@ def test_changing_the_unets_settings_reruns_only_the_unet_and_what_reads_it(demo
         "compare": 1,
         "galleries": 1,
         "predict": 1,  # the demo's photo, through every segmentation model
-        "headline": 1,  # its table and its settings line (epochs)
+        "front_page": 1,  # its table and its settings line (epochs)
         "resources": 1,
         "all": 1,
     }
     # The U-Net's own jobs; the book model's are left as they are.
-    models = re.findall(r"wildcards: task=segmentation, model=(\w+)", run)
-    assert models == ["unet"] * 5, run
+    runs = re.findall(r"wildcards: task=segmentation, run=(\w+)", run)
+    assert runs == ["unet"] * 5, run
 
 
 def test_demo_predicts_its_photo_with_every_model(demo):
@@ -444,9 +446,12 @@ def test_synthetic_settings_that_trade_values_rerun_the_synthesis(demo):
 
 
 def test_editing_plot_code_reruns_plots_not_training(demo):
-    jobs = _planned_after_an_edit(demo, "scripts/snakevision/plots.py")
+    jobs = _planned_after_an_edit(demo, "scripts/snakevision/report/plots.py")
     assert "train" not in jobs
-    assert {"evaluate", "galleries", "overview", "compare"} <= set(jobs)
+    assert {"evaluate", "galleries", "overview"} <= set(jobs) and "compare" not in jobs
+    # The seeds figure has its own module: only the comparisons draw it.
+    jobs = _planned_after_an_edit(demo, "scripts/snakevision/report/seeds_figure.py")
+    assert jobs == {"compare": 2, "resources": 1, "all": 1}
     assert planned_jobs(snakemake(demo, *DEMO, "--dry-run").stdout) == {}
 
 
@@ -511,7 +516,7 @@ def _spread(values):
     return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f} ({len(values)})"
 
 
-def test_report_opens_on_the_headline_results(demo):
+def test_report_opens_on_the_results(demo):
     snakemake(demo, *DEMO, "--report", "report.html")
     page = _front_page((demo / "report.html").read_text())
     tables = _Tables()
@@ -532,20 +537,24 @@ def test_report_opens_on_the_headline_results(demo):
     def values(model, metric):
         return [m[metric] for (name, _), m in runs.items() if name == model]
 
-    # Per task, one row per model with its headline metrics over its seeds.
+    # Per task, one row per run with its architecture, its recipe, its metrics over its seeds.
     segmentation, book, unet, header, *classifiers = tables.rows
-    assert segmentation == ["model", "pixel accuracy", "mean IoU", "foreground IoU"]
+    columns = ["run", "architecture", "recipe"]
+    assert segmentation == [*columns, "pixel accuracy", "mean IoU", "foreground IoU"]
     for row, model in ((book, "book"), (unet, "unet")):
         metrics = ("pixel_accuracy", "mean_iou", "foreground_iou")
-        assert row == [model, *(_spread(values(model, m)) for m in metrics)]
-        assert "±" in row[2]
-    assert header == ["model", "accuracy", "the book's accuracy", "difference", "ROC AUC"]
+        recipe = [model, model, "as its architecture"]
+        assert row == [*recipe, *(_spread(values(model, m)) for m in metrics)]
+        assert "±" in row[4]
+    assert header == [*columns, "accuracy", "the book's accuracy", "difference", "ROC AUC"]
     for row, (model, figure) in zip(
         classifiers, (("convnet", 0.835), ("mini_xception", 0.908)), strict=True
     ):
         (accuracy,) = values(model, "accuracy")
         assert row == [
             model,
+            model,
+            "as its architecture",
             f"{accuracy:.3f}",
             f"{figure:.3f}",
             f"{accuracy - figure:+.3f}",
@@ -604,10 +613,10 @@ def test_editing_a_caption_or_the_resources_plot_reruns_no_training(demo):
         "report/workflow.rst",
     ):
         assert _planned_after_an_edit(demo, caption) == {}, caption
-    jobs = _planned_after_an_edit(demo, "scripts/snakevision/resources.py")
+    jobs = _planned_after_an_edit(demo, "scripts/snakevision/report/resources.py")
     assert jobs == {"resources": 1, "all": 1}
-    jobs = _planned_after_an_edit(demo, "scripts/snakevision/frontpage.py")
-    assert jobs == {"headline": 1, "resources": 1, "all": 1}
+    jobs = _planned_after_an_edit(demo, "scripts/snakevision/report/front_page.py")
+    assert jobs == {"front_page": 1, "resources": 1, "all": 1}
 
 
 def test_seeds_fan_out_and_a_seed_change_reruns_only_its_own_jobs(demo):
@@ -619,18 +628,18 @@ def test_seeds_fan_out_and_a_seed_change_reruns_only_its_own_jobs(demo):
         "evaluate": 1,
         "summarise": 1,
         "compare": 1,
-        "headline": 1,
+        "front_page": 1,
         "resources": 1,
         "all": 1,
     }
-    assert re.findall(r"wildcards: task=classification, model=convnet, seed=(\d+)", run) == [
+    assert re.findall(r"wildcards: task=classification, run=convnet, seed=(\d+)", run) == [
         "5",
         "5",
     ]
     # Removing one reruns only the summaries; interpretation and predictions keep the first.
     removed = {"segmentation": {"train": {"book": {"seeds": [1337]}}}}
     jobs = planned_jobs(snakemake(demo, *demo_config(demo, "removed.yaml", removed)).stdout)
-    assert jobs == {"summarise": 1, "compare": 1, "headline": 1, "resources": 1, "all": 1}
+    assert jobs == {"summarise": 1, "compare": 1, "front_page": 1, "resources": 1, "all": 1}
 
 
 def test_summaries_hold_the_spread_of_the_seeds_metrics(demo):
@@ -660,7 +669,7 @@ def test_summaries_hold_the_spread_of_the_seeds_metrics(demo):
 
 def test_each_seeds_metrics_are_recomputed_from_its_saved_model(demo):
     import keras  # only here: the other workflow tests need no Keras in the test process
-    from snakevision import evaluation
+    from snakevision.evaluation import scoring
 
     images = np.load(demo / "results/data/segmentation/val_images.npy")
     masks = np.load(demo / "results/data/segmentation/val_masks.npy")
@@ -668,7 +677,7 @@ def test_each_seeds_metrics_are_recomputed_from_its_saved_model(demo):
         run = demo / f"results/segmentation/unet/seed_{seed}"
         model = keras.models.load_model(run / "model.keras")
         saved = json.loads((run / "metrics.json").read_text())
-        again = evaluation.segmentation(model, images, masks, batch_size=32)
+        again = scoring.segmentation(model, images, masks, batch_size=32)
         assert again["mean_iou"] == pytest.approx(saved["mean_iou"], abs=1e-6)
         assert again["confusion_matrix"] == saved["confusion_matrix"]
     first, second = (

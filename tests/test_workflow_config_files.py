@@ -70,7 +70,7 @@ KEPT = "Profile demo: its settings (profiles/demo/demo.yaml) are kept under the 
 def trainings(output: str) -> set[tuple[str, int]]:
     """(model, seed) of every training a dry run plans."""
     found = re.findall(
-        r"^rule train:\n(?:    .*\n)*?    wildcards: task=\w+, model=(\w+), seed=(\d+)",
+        r"^rule train:\n(?:    .*\n)*?    wildcards: task=\w+, run=(\w+), seed=(\d+)",
         output,
         flags=re.M,
     )

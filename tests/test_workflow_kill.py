@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-from snakevision.logfile import last_attempt
+from snakevision.job.logfile import last_attempt
 from workflow import SNAKEMAKE, copy_workflow, snakemake, write_config
 
 pytestmark = pytest.mark.workflow

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from snakevision.logfile import last_attempt
+from snakevision.job.logfile import last_attempt
 from workflow import SNAKEMAKE, copy_workflow, snakemake, write_config
 
 pytestmark = pytest.mark.workflow

@@ -138,7 +138,7 @@ def test_a_model_is_one_builder_one_catalog_entry_and_one_config_section(tmp_pat
     # The demo's two seeds of each of book and unet, its one of tiny, one of each classifier.
     assert jobs["train"] == jobs["evaluate"] == 7 and jobs["check_batch_size"] == 3
     assert jobs["summarise"] == 5
-    assert "wildcards: task=segmentation, model=tiny, seed=3" in run
+    assert "wildcards: task=segmentation, run=tiny, seed=3" in run
     assert "results/segmentation/tiny/masks.png" in run  # in the galleries
     assert "results/segmentation/tiny/seed_3/model.keras" in run.split("rule predict:")[1]
     # And it trains and is scored like the others.

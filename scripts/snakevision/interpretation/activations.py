@@ -10,9 +10,9 @@ import keras
 import numpy as np
 from PIL import Image
 
+from snakevision.figures import figure
 from snakevision.files import atomic
 from snakevision.interpretation.layers import shown_layers
-from snakevision.plots import figure
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ def layer_named(model: keras.Model, name: str, key: str) -> keras.Layer:
 
 
 def last_spatial_layer(model: keras.Model) -> keras.Layer:
-    """The last layer with a feature map of more than one cell: Grad-CAM's layer by default.
+    """The last layer with a feature map of more than one cell: Grad-CAM's default before
+    gradcam_layer (bench/gradcam_focus.py measures both).
 
     For the ImageNet Xception that is the book's block14_sepconv2_act; for the convnet its
     last Conv2D, or the pooling before it where small inputs shrink that to 1x1; for the mini

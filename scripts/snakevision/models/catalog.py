@@ -5,10 +5,10 @@ builders sit beside it (models.segmentation, models.classification) under the sa
 Adding a model is one builder, one entry here and one config section. Tests build the real
 models against these facts (size limits, batch normalization), so they cannot drift apart.
 
-What a catalog edit reruns: every rule script that imports a module of this package lists it as
-an input (rules/common.smk, library()), so an edit here reruns the training, evaluation and
-summary jobs, as a builder's edit would; the memory estimates and book figures reach their
-rules as values, which Snakemake compares by content.
+What a catalog edit reruns: no training (rule train imports its task's builders, not this),
+but the rules whose scripts import it (model_summaries); the memory estimates and the book's
+figures reach their rules as values, which Snakemake compares by content, and the config check
+reads it when snakemake starts.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-SEGMENTATION, CLASSIFICATION = "segmentation", "classification"
-TASKS = (SEGMENTATION, CLASSIFICATION)
+from snakevision.models.tasks import CLASSIFICATION, SEGMENTATION
 
 
 @dataclass(frozen=True)
@@ -36,8 +35,8 @@ class Model:
     # activations live in host memory, less the runtime (bench/README.md).
     mb_per_image: float = 0.0
     mb_size: int = 0
-    book_metric: str | None = None  # the metric the book publishes for it, and its value
-    book_value: float | None = None
+    published_metric: str | None = None  # the metric the book publishes for it, and its value
+    published_value: float | None = None
 
 
 HALVES = "it halves the size 3 times and doubles it back"
@@ -61,8 +60,8 @@ MODELS: dict[str, Model] = {
         why="its 5 unpadded 3x3 convolutions and 4 poolings leave nothing of a smaller image",
         mb_per_image=11,
         mb_size=180,
-        book_metric="accuracy",
-        book_value=0.835,
+        published_metric="accuracy",
+        published_value=0.835,
     ),
     # Chapter 9's mini Xception: 90.8% test accuracy.
     "mini_xception": Model(
@@ -72,8 +71,8 @@ MODELS: dict[str, Model] = {
         batch_norm=True,
         mb_per_image=72,
         mb_size=180,
-        book_metric="accuracy",
-        book_value=0.908,
+        published_metric="accuracy",
+        published_value=0.908,
     ),
     # The book's residual-connection listings: summaries only, on their own small inputs.
     "residual_demo": Model(CLASSIFICATION, trains=False),
@@ -115,9 +114,9 @@ def size_problem(name: str, size: int) -> str | None:
     return None
 
 
-def book_figure(name: str) -> tuple[str, float] | None:
+def published(name: str) -> tuple[str, float] | None:
     """The metric the book publishes for the model and its value, None where it has none."""
     model = MODELS.get(name)
-    if model is None or model.book_metric is None:
+    if model is None or model.published_metric is None:
         return None
-    return model.book_metric, model.book_value
+    return model.published_metric, model.published_value

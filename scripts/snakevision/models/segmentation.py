@@ -4,7 +4,7 @@ import keras
 from keras import layers
 
 
-def build(image_size: int = 200, num_classes: int = 3) -> keras.Model:
+def book(image_size: int = 200, num_classes: int = 3) -> keras.Model:
     """Return the book's segmentation model for float pixels 0..255 of shape (size, size, 3).
 
     image_size must be a multiple of 8 (models.catalog, checked with the config).
@@ -77,4 +77,4 @@ def unet(image_size: int = 200, num_classes: int = 3) -> keras.Model:
 
 
 # Config's segmentation.models -> builder; each model is named as its key.
-BUILDERS = {"book": build, "unet": unet}
+BUILDERS = {"book": book, "unet": unet}
