@@ -1,4 +1,4 @@
-"""Rule summarise: one model's headline metrics over its seeds, in summary.json."""
+"""Rule summarise: one run's reported metrics over its seeds, in summary.json."""
 
 from snakevision.job.setup import start
 

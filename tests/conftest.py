@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from snakevision.data import archives, synthetic
+from workflow import DEMO, copy_workflow, snakemake
 
 
 @dataclass(frozen=True)
@@ -114,3 +115,11 @@ def http_server() -> Iterator[Server]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo profile run once, end to end, in a fresh copy of the workflow."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("demo"))
+    snakemake(workdir, *DEMO)
+    return workdir

@@ -39,7 +39,7 @@ def test_a_run_inherits_its_architectures_section_but_what_it_gives():
         "segmentation.train.book_adam",
     )
     assert run.settings == {**book, "optimizer": "adam"}
-    assert run.differs == {"optimizer": "adam"} and run.described() == "optimizer adam"
+    assert run.differs == {"optimizer": "adam"} and run.recipe() == "optimizer adam"
     assert run.seed_settings(1337) == {
         **{k: v for k, v in book.items() if k != "seeds"},
         "optimizer": "adam",
@@ -55,7 +55,7 @@ def test_an_architectures_own_run_and_a_copy_of_it_differ_in_nothing():
     config["segmentation"]["models"] = ["book", "book_again"]
     found = runs.task_runs(config, "segmentation")
     assert [r.differs for r in found.values()] == [{}, {}]
-    assert found["book"].described() == "as its architecture"
+    assert found["book"].recipe() == ""
     assert found["book_again"].settings == found["book"].settings
 
 

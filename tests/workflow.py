@@ -23,6 +23,7 @@ PARTS = [
     "report",
 ]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+DEMO = ["--profile", "profiles/demo"]
 
 
 def copy_workflow(target: Path) -> Path:
@@ -79,3 +80,9 @@ def planned_jobs(output: str) -> dict[str, int]:
             elif line.strip().startswith("total"):
                 break
     return jobs
+
+
+def demo_config(workdir: Path, name: str, override: dict) -> list[str]:
+    """Dry-run arguments: the demo profile's config plus an override file."""
+    path = write_config(workdir / name, override)
+    return [*DEMO, "--configfile", "profiles/demo/demo.yaml", str(path.name), "--dry-run"]

@@ -47,20 +47,21 @@ class Run:
         return {**{k: v for k, v in self.settings.items() if k != "seeds"}, "seed": seed}
 
     def record(self) -> dict[str, Any]:
-        """What the front page says of it: task, architecture, what differs, its length, and
-        the book's figure for its architecture."""
+        """What the front page says of it: task, architecture, recipe (what differs), its length,
+        and the book's figure for its architecture."""
         keys = ("epochs", "batch_size", "patience", "seeds")
         return {
             "task": self.task,
             "architecture": self.architecture,
-            "differs": self.described(),
+            "recipe": self.recipe(),
             **{key: self.settings.get(key) for key in keys},
             "published": catalog.published(self.architecture),
         }
 
-    def described(self) -> str:
-        """What differs from its architecture's section, 'optimizer adam, batch_size 16'."""
-        return ", ".join(f"{k} {v}" for k, v in self.differs.items()) or "as its architecture"
+    def recipe(self) -> str:
+        """What differs from its architecture's section, 'optimizer adam, batch_size 16' ('' if
+        nothing does)."""
+        return ", ".join(f"{k} {v}" for k, v in self.differs.items())
 
 
 def _value(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""One model trained with several seeds: each headline metric's spread, and which seeds learned."""
+"""One run trained with several seeds: each reported metric's spread, and which seeds learned."""
 
 from __future__ import annotations
 

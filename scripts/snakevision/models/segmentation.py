@@ -76,5 +76,5 @@ def unet(image_size: int = 200, num_classes: int = 3) -> keras.Model:
     return keras.Model(inputs, outputs, name="unet")
 
 
-# Config's segmentation.models -> builder; each model is named as its key.
+# Architecture (catalog name) -> builder; each model is named as its key.
 BUILDERS = {"book": book, "unet": unet}

@@ -23,6 +23,7 @@ DATA = {
 # What the profile's data is, beside its name.
 PROFILE_DATA = {"synthetic": "synthetic data", "download": "the real photographs"}
 BOOK, DIFFERENCE = "the book's", "difference"
+ARCHITECTURE = "architecture + recipe"
 # Runs: run -> its record (config.runs.Run.record, with the book's `published` figure).
 Runs = Mapping[str, Mapping[str, Any]]
 
@@ -30,6 +31,13 @@ Runs = Mapping[str, Mapping[str, Any]]
 def _shown(value: float | None) -> str:
     """A number as the page shows it."""
     return "n/a" if value is None or math.isnan(value) else f"{value:.{DECIMALS}f}"
+
+
+def _recipe(record: Mapping[str, Any]) -> str:
+    """A run's architecture, and what its recipe changes from that architecture's section:
+    'book' for the book's section as it is, 'book + optimizer adam' for a variant."""
+    recipe = record["recipe"]
+    return f"{record['architecture']} + {recipe}" if recipe else record["architecture"]
 
 
 def task_table(task: str, summaries: Mapping[str, dict], runs: Runs) -> pd.DataFrame:
@@ -41,11 +49,7 @@ def task_table(task: str, summaries: Mapping[str, dict], runs: Runs) -> pd.DataF
     columns = {m for run in summaries for m in shown if published_value(published, run, m)}
     rows = []
     for run, summary in summaries.items():
-        row = {
-            "run": run,
-            "architecture": runs[run]["architecture"],
-            "recipe": runs[run]["differs"],
-        }
+        row = {"run": run, ARCHITECTURE: _recipe(runs[run])}
         for metric in shown:
             entry, name = summary["metrics"][metric], metric_name(metric)
             row[name] = format_spread(entry)
@@ -93,7 +97,7 @@ def _csv_table(title: str, table: pd.DataFrame) -> list[str]:
     return [
         f".. csv-table:: {title}",
         "   :header: " + ", ".join(_cell(c) for c in table.columns),
-        "   :class: headline",
+        "   :class: results",
         "",
         *("   " + ", ".join(_cell(v) for v in row) for row in table.itertuples(index=False)),
         "",

@@ -1,4 +1,4 @@
-"""The workflow's figures: data overview, training curves, mask galleries, seeds; atomic files."""
+"""The workflow's figures: data overview, training curves, mask galleries; atomic files."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ def architecture(model: keras.Model) -> str:
 
 
 def _shown(path: Path) -> str:
-    """A code file's name from its scripts/ folder on (scripts/snakevision/training.py), so
+    """A code file's name from its scripts/ folder on (scripts/snakevision/training/trainer.py), so
     that the identity stays when the project moves or runs from another directory."""
     parts = Path(path).parts
     if "scripts" in parts:

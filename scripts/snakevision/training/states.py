@@ -1,6 +1,6 @@
 """Training states, one folder per setting under a run's .train_state/: layout, claims, listing.
 
-A run's folder (results/{task}/{model}/seed_{seed}) holds .train_state/<key>/ for each setting
+A run's folder (results/{task}/{run}/seed_{seed}) holds .train_state/<key>/ for each setting
 it was ever trained with, key a short hash of everything that shapes the training but epochs
 and patience (training.identity). No setting ever touches another's folder: switching back
 resumes or serves the old one. Nothing here needs Keras, so that the listing runs quickly:
