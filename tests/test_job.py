@@ -15,10 +15,14 @@ from workflow import REPO
 SCRIPTS = REPO / "scripts"
 
 
-def _start(tmp_path: Path, granted: int, cpus: int, slurm_cpus: str = "") -> tuple[str, str]:
-    """Run job.start in a process pinned to `cpus` CPUs: its threads, OMP_NUM_THREADS; its log.
+def _start(
+    tmp_path: Path, granted: int, cpus: int, slurm_cpus: str = "", onednn: str | None = None
+) -> tuple[str, str]:
+    """Run job.start in a process pinned to `cpus` CPUs: its threads, OMP_NUM_THREADS and
+    TF_ENABLE_ONEDNN_OPTS; its log.
 
     slurm_cpus: SLURM_CPUS_PER_TASK, as SLURM sets it in a job ("": not in a SLURM job).
+    onednn: TF_ENABLE_ONEDNN_OPTS as the user set it (None: unset).
     """
     log, result = tmp_path / "job.log", tmp_path / "result.txt"
     script = textwrap.dedent(f"""
@@ -33,10 +37,15 @@ def _start(tmp_path: Path, granted: int, cpus: int, slurm_cpus: str = "") -> tup
         )
         job = start(smk)
         # The job's stdout is its log now.
-        open({str(result)!r}, "w").write(f"{{job.threads}} {{os.environ['OMP_NUM_THREADS']}}")
+        open({str(result)!r}, "w").write(
+            f"{{job.threads}} {{os.environ['OMP_NUM_THREADS']}} "
+            f"{{os.environ['TF_ENABLE_ONEDNN_OPTS']}}"
+        )
     """)
-    env = {k: v for k, v in os.environ.items() if k != "SLURM_CPUS_PER_TASK"}
+    unset = {"SLURM_CPUS_PER_TASK", "TF_ENABLE_ONEDNN_OPTS"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update({"SLURM_CPUS_PER_TASK": slurm_cpus} if slurm_cpus else {})
+    env.update({"TF_ENABLE_ONEDNN_OPTS": onednn} if onednn is not None else {})
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     return result.read_text(), log.read_text()
@@ -45,7 +54,7 @@ def _start(tmp_path: Path, granted: int, cpus: int, slurm_cpus: str = "") -> tup
 def test_threads_beyond_the_usable_cpus_are_not_used(tmp_path: Path) -> None:
     # What `--cores 8` grants on a 2-core laptop, or a SLURM job allocated fewer CPUs.
     printed, log = _start(tmp_path, granted=8, cpus=1)
-    assert printed == "1 1"
+    assert printed == "1 1 1"
     assert "rule arrays: 1 thread(s) of 8 granted (1 CPU(s) usable)" in log
 
 
@@ -53,7 +62,7 @@ def test_threads_granted_within_the_cpus_are_used_as_granted(tmp_path: Path) -> 
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs 2 CPUs")
     printed, log = _start(tmp_path, granted=2, cpus=2)
-    assert printed == "2 2"
+    assert printed == "2 2 1"
     assert "rule arrays: 2 thread(s), backend -" in log
 
 
@@ -64,8 +73,16 @@ def test_a_slurm_job_uses_the_cpus_it_was_given_where_the_node_does_not_bind_the
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs 2 CPUs")
     printed, log = _start(tmp_path, granted=8, cpus=2, slurm_cpus="1")
-    assert printed == "1 1"
+    assert printed == "1 1 1"
     assert "rule arrays: 1 thread(s) of 8 granted (1 CPU(s) usable)" in log
+
+
+def test_jobs_use_onednn_kernels_unless_the_user_says_otherwise(tmp_path: Path) -> None:
+    # TensorFlow leaves them off on AVX2-only CPUs, where they train 2x faster.
+    printed, _ = _start(tmp_path, granted=1, cpus=1)
+    assert printed.split()[2] == "1"
+    printed, _ = _start(tmp_path, granted=1, cpus=1, onednn="0")
+    assert printed.split()[2] == "0"
 
 
 # A rule's job as a script runs it: job.start with a log and declared outputs, then `body`.
