@@ -57,6 +57,17 @@ def atomic(target: Path, folder: bool = False) -> Iterator[Path]:
         _remove(tmp)
 
 
+def link(source: Path, target: Path) -> None:
+    """Hard-link source at target, replacing it at once (a temporary link, then a rename).
+
+    Raises OSError where the file system has no hard links.
+    """
+    partial = target.with_name(target.name + ".linking")
+    partial.unlink(missing_ok=True)
+    os.link(source, partial)
+    os.replace(partial, target)
+
+
 def write_csv(frame: pd.DataFrame, target: Path) -> None:
     """Write a table without its index, atomically."""
     with atomic(target) as tmp:

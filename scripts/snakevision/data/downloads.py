@@ -15,6 +15,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from snakevision import files
 from snakevision.data.archives import CHUNK, DownloadError, Expected, is_valid, verify
 
 log = logging.getLogger(__name__)
@@ -112,10 +113,7 @@ def _keep(target: Path, expected: Expected) -> None:
     try:
         if kept.exists() and os.path.samefile(kept, target):
             return
-        partial = kept.with_name(kept.name + ".new")
-        partial.unlink(missing_ok=True)
-        os.link(target, partial)
-        os.replace(partial, kept)
+        files.link(target, kept)
     except OSError as exc:  # no hard links on this file system: a forced rerun fetches again
         log.info("cannot keep a link to %s (%s)", target, exc)
 
@@ -128,11 +126,8 @@ def _restore(target: Path, expected: Expected) -> bool:
     if not is_valid(kept, expected):  # another file is asked for now: the old one goes
         kept.unlink()
         return False
-    partial = target.with_name(target.name + ".restoring")
     try:
-        partial.unlink(missing_ok=True)
-        os.link(kept, partial)
-        os.replace(partial, target)
+        files.link(kept, target)
     except OSError as exc:
         log.info("cannot put back %s from %s (%s)", target, kept, exc)
         return False

@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from snakevision import files
 from snakevision.job import notices
 
 # Each attempt's log starts with such a line, but for a first attempt, which starts the file.
@@ -64,11 +65,8 @@ def carry_attempts(log: Path) -> str | None:
     log.touch()
     if same:
         return None
-    partial = kept.with_name(kept.name + ".new")
     try:
-        partial.unlink(missing_ok=True)
-        os.link(log, partial)
-        os.replace(partial, kept)
+        files.link(log, kept)
     except OSError as exc:
         kept.unlink(missing_ok=True)
         return (
