@@ -86,21 +86,12 @@ def task_runs(config: Mapping[str, Any], task: str) -> dict[str, Run]:
         settings = {**base, **own}
         key = f"{task}.train.{name}"
         sweep = section.get("sweep") or {}
-        if not sweep:
-            found[name] = Run(name, task, architecture, settings, _differences(settings, base), key)
-            continue
+        # No sweep: one combination, the empty one, named as written.
         for values in itertools.product(*sweep.values()):
             chosen = dict(zip(sweep, values))
-            swept = "~".join(f"{k}={_value(v)}" for k, v in chosen.items())
+            run = "~".join([name, *(f"{k}={_value(v)}" for k, v in chosen.items())])
             combined = {**settings, **chosen}
-            found[f"{name}~{swept}"] = Run(
-                f"{name}~{swept}",
-                task,
-                architecture,
-                combined,
-                _differences(combined, base),
-                key,
-            )
+            found[run] = Run(run, task, architecture, combined, _differences(combined, base), key)
     return found
 
 
