@@ -7,9 +7,11 @@ benchmark (measured); a training's time at the profile's epochs is its measured 
 missing epochs at its own mean time per epoch after the first (added up). The whole run's
 estimate is the measured wall of the snakemake run, less the synthesis (the real run downloads
 instead), plus every training's missing epochs: on a machine whose cores one training fills,
-trainings run one after another.
+trainings run one after another. On --estimate-cores, the profile's trainings (each on the
+threads its set-threads gives) run side by side: the estimate there is the other jobs as
+measured here plus the trainings, at this machine's speed, packed longest first onto the slots.
 
-    python bench/laptop.py                # about 40 minutes on 2 cores
+    python bench/laptop.py                # about 30 minutes on 2 cores
     python bench/laptop.py --epochs 2 --workdir /tmp/laptop --cores 8
 """
 
@@ -126,6 +128,14 @@ def rows(workdir: Path, profile: dict) -> list[dict]:
     return sorted(out, key=lambda r: -r.get("estimate", r["seconds"]))
 
 
+def packed(seconds: list[float], slots: int) -> float:
+    """Wall time of jobs run side by side on `slots` slots, longest first onto the freest slot."""
+    ends = [0.0] * max(1, slots)
+    for length in sorted(seconds, reverse=True):
+        ends[ends.index(min(ends))] += length
+    return max(ends)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="laptop", help="a folder of profiles/")
@@ -135,6 +145,7 @@ def main() -> None:
     parser.add_argument("--max-side", type=int, default=500)
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     parser.add_argument("--workdir", type=Path, help="kept afterwards (default: a temporary one)")
+    parser.add_argument("--estimate-cores", type=int, default=8, help="cores of the estimate")
     args = parser.parse_args()
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="laptop-bench-"))
@@ -164,6 +175,12 @@ def main() -> None:
     table = rows(workdir, profile)
     synthesis = sum(r["seconds"] for r in table if r["job"].endswith("synthesize"))
     added = sum(r["estimate"] - r["seconds"] for r in table if "estimate" in r)
+    threads = yaml.safe_load(Path(workdir / "profiles" / args.profile / "config.yaml").read_text())
+    threads = threads.get("set-threads", {}).get("train", args.estimate_cores)
+    others = wall - synthesis - sum(r["seconds"] for r in table if "estimate" in r)
+    side_by_side = others + packed(
+        [r["estimate"] for r in table if "estimate" in r], args.estimate_cores // threads
+    )
     cpu = platform.processor() or "unknown CPU"
     with open("/proc/cpuinfo") as info:
         cpu = next((ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")), cpu)
@@ -172,7 +189,10 @@ def main() -> None:
     print(
         f"\nsnakemake run: {wall / 60:.1f} min measured (synthesis {synthesis / 60:.1f} min of "
         f"it); trainings' missing epochs: {added / 60:.1f} min added up;\nthe profile on this "
-        f"machine, download left out: {(wall - synthesis + added) / 60:.0f} min"
+        f"machine, download left out: {(wall - synthesis + added) / 60:.0f} min;\n"
+        f"on {args.estimate_cores} cores, {threads} threads a training: "
+        f"{side_by_side / 60:.0f} min estimated (the other jobs as measured here, "
+        f"{others / 60:.1f} min, and the trainings side by side at this machine's speed)"
     )
 
 

@@ -99,6 +99,18 @@ def training_memory(output: str) -> dict[str, int]:
     return found
 
 
+def test_laptop_profile_trains_side_by_side_on_eight_cores(tmp_path: Path) -> None:
+    # One training gains little from more threads: on 8 cores the laptop profile's four
+    # trainings take 2 each and run at once, in less memory together than a 16 GB laptop has.
+    work = copy_workflow(tmp_path)
+    plan = snakemake(work, "--profile", "profiles/laptop", "--cores", "8", "--dry-run").stdout
+    trainings = [b for b in re.split(r"\n(?=(?:local)?rule \w+:)", plan) if "rule train:" in b]
+    assert len(trainings) == 4
+    assert all(re.search(r"^    threads: 2$", b, flags=re.M) for b in trainings), trainings
+    assert sum(training_memory(plan).values()) < 12_000
+    assert "rule download:" in plan  # the real photographs
+
+
 def test_training_asks_for_memory_by_batch_and_image_size(tmp_path: Path) -> None:
     work = copy_workflow(tmp_path)
     default = training_memory(snakemake(work, "--cores", "1", "--dry-run").stdout)
