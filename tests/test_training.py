@@ -61,12 +61,22 @@ def fit_segmentation(settings, folder, images, masks):
 
 
 def test_micro_batches_auto_splits_on_a_cpu_only_and_never_under_batch_norm():
-    assert batch_sizes.micro_batches("auto", 64, False, "float32", accelerator=False) == 8
-    assert batch_sizes.micro_batches("auto", 20, False, "float32", accelerator=False) == 3
-    assert batch_sizes.micro_batches("auto", 64, False, "float32", accelerator=True) == 1
-    assert batch_sizes.micro_batches(4, 8, False, "float32", accelerator=True) == 4
-    assert batch_sizes.micro_batches("auto", 64, False, "mixed_float16", accelerator=False) == 1
-    assert batch_sizes.micro_batches("auto", 64, True, "float32", accelerator=False) == 1
+    def auto(batch, batch_norm=False, precision="float32", accelerator=False, size=200):
+        return batch_sizes.micro_batches("auto", batch, batch_norm, precision, accelerator, size)
+
+    assert auto(64) == 8  # parts of 8 images at the book's 200 px
+    assert auto(20) == 3
+    assert auto(64, accelerator=True) == 1
+    assert batch_sizes.micro_batches(4, 8, False, "float32", True, 200) == 4
+    assert auto(64, precision="mixed_float16") == 1
+    assert auto(64, batch_norm=True) == 1
+
+
+def test_micro_batches_auto_keeps_the_pixels_of_a_part_so_smaller_images_take_fewer_parts():
+    sizes = [400, 200, 128, 96, 64]
+    parts = [batch_sizes.micro_batches("auto", 64, False, "float32", False, s) for s in sizes]
+    assert parts == [32, 8, 4, 2, 1]
+    assert batch_sizes.micro_batches("auto", 64, False, "float32", False, 2000) == 64  # 1 image
 
 
 @pytest.mark.parametrize("name", [n for n, m in catalog.MODELS.items() if m.trains])

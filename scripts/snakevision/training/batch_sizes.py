@@ -10,13 +10,20 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-# Images per part that `auto` makes on a CPU, where activations take host memory: the book's
-# segmentation job then peaks at 1.6 GB at batch 64, not 4.5 GB, at equal speed (bench/README.md).
-CPU_MICRO_BATCH = 8
+# Pixels per part that `auto` makes on a CPU, where activations take host memory: 8 images of
+# 200 px. The book's segmentation job then peaks at 1.6 GB at batch 64, not 4.5 GB, at equal
+# speed; parts of fewer pixels cost speed (8 images of 96 px: 1.4x slower), so smaller images
+# go in fewer, larger parts (bench/README.md).
+CPU_PART_PIXELS = 8 * 200 * 200
 
 
 def micro_batches(
-    requested: int | str, batch_size: int, batch_norm: bool, precision: str, accelerator: bool
+    requested: int | str,
+    batch_size: int,
+    batch_norm: bool,
+    precision: str,
+    accelerator: bool,
+    image_size: int,
 ) -> int:
     """The parts per batch: a number as requested; `auto` splits on a CPU only, where it helps.
 
@@ -29,7 +36,8 @@ def micro_batches(
         return int(requested)
     if accelerator or batch_norm or precision == "mixed_float16":
         return 1
-    return math.ceil(batch_size / CPU_MICRO_BATCH)
+    images = max(1, CPU_PART_PIXELS // image_size**2)
+    return math.ceil(batch_size / images)
 
 
 def batch_problem(key: str, batch_size: int, images: int, source: str) -> str | None:
@@ -56,7 +64,7 @@ def training_mem_mb(
     """
     batch = train["batch_size"]
     parts = micro_batches(
-        train["micro_batches"], batch, batch_norm, train["precision"], accelerator=False
+        train["micro_batches"], batch, batch_norm, train["precision"], False, image_size
     )
     images = math.ceil(batch / parts)
     return int(1500 + 1.25 * mb_per_image * images * (image_size / mb_size) ** 2)

@@ -251,6 +251,7 @@ def compiled(
         has_batch_norm(model),
         policy,
         hardware.has_accelerator(),
+        model.input_shape[1],
     )
     optimizer = OPTIMIZERS[settings.optimizer](
         learning_rate=settings.learning_rate,
