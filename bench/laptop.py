@@ -174,13 +174,12 @@ def main() -> None:
 
     table = rows(workdir, profile)
     synthesis = sum(r["seconds"] for r in table if r["job"].endswith("synthesize"))
-    added = sum(r["estimate"] - r["seconds"] for r in table if "estimate" in r)
-    threads = yaml.safe_load(Path(workdir / "profiles" / args.profile / "config.yaml").read_text())
-    threads = threads.get("set-threads", {}).get("train", args.estimate_cores)
-    others = wall - synthesis - sum(r["seconds"] for r in table if "estimate" in r)
-    side_by_side = others + packed(
-        [r["estimate"] for r in table if "estimate" in r], args.estimate_cores // threads
-    )
+    trained = [r for r in table if "estimate" in r]
+    added = sum(r["estimate"] - r["seconds"] for r in trained)
+    options = yaml.safe_load((workdir / "profiles" / args.profile / "config.yaml").read_text())
+    threads = options.get("set-threads", {}).get("train", args.estimate_cores)
+    others = wall - synthesis - sum(r["seconds"] for r in trained)
+    side_by_side = others + packed([r["estimate"] for r in trained], args.estimate_cores // threads)
     cpu = platform.processor() or "unknown CPU"
     with open("/proc/cpuinfo") as info:
         cpu = next((ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")), cpu)

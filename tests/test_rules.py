@@ -89,13 +89,18 @@ def test_scan_follows_imports_through_modules_and_packages(tmp_path: Path) -> No
     assert found == {"__init__.py", "models/__init__.py", "models/net.py", "layers.py", "maths.py"}
 
 
+def training_jobs(output: str) -> list[str]:
+    """The train jobs of a dry run's job listing, one text block each."""
+    blocks = re.split(r"\n(?=(?:local)?rule \w+:)", output)  # one block per job
+    return [b for b in blocks if re.search(r"^rule train:", b, flags=re.M)]
+
+
 def training_memory(output: str) -> dict[str, int]:
     """Model -> mem_mb of its training job in a dry run's job listing."""
     found = {}
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):  # one block per job
-        if re.search(r"^rule train:", block, flags=re.M):
-            model = re.search(r"wildcards: task=\w+, run=(\w+)", block).group(1)
-            found[model] = int(re.search(r"\bmem_mb=(\d+)", block).group(1))
+    for block in training_jobs(output):
+        model = re.search(r"wildcards: task=\w+, run=(\w+)", block).group(1)
+        found[model] = int(re.search(r"\bmem_mb=(\d+)", block).group(1))
     return found
 
 
@@ -104,7 +109,7 @@ def test_laptop_profile_trains_side_by_side_on_eight_cores(tmp_path: Path) -> No
     # trainings take 2 each and run at once, in less memory together than a 16 GB laptop has.
     work = copy_workflow(tmp_path)
     plan = snakemake(work, "--profile", "profiles/laptop", "--cores", "8", "--dry-run").stdout
-    trainings = [b for b in re.split(r"\n(?=(?:local)?rule \w+:)", plan) if "rule train:" in b]
+    trainings = training_jobs(plan)
     assert len(trainings) == 4
     assert all(re.search(r"^    threads: 2$", b, flags=re.M) for b in trainings), trainings
     assert sum(training_memory(plan).values()) < 12_000
